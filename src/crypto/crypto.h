@@ -1,0 +1,135 @@
+/*
+ * crypto — every cryptographic primitive medchain uses, over libsodium.
+ * This is the only module that includes <sodium.h>. Prefix: cry_.
+ *
+ * Choices (documented in docs/protocol.md):
+ *  - Hash: BLAKE2b with a 32-byte output (crypto_generichash). Every use is
+ *    domain-separated by a tag string hashed first (cry_hash_tagged).
+ *  - Signatures: Ed25519 (RFC 8032) with libsodium's strict acceptance
+ *    rules: S must be canonical (S < L), the public key and R must not be
+ *    of small order, the public key must be a canonical encoding;
+ *    verification is cofactorless. cry_verify pins these by test vectors.
+ *  - Encryption to a party: X25519 sealed boxes (crypto_box_seal).
+ *  - Symmetric encryption of records: XChaCha20-Poly1305 IETF AEAD.
+ *  - Keystores: Argon2id (crypto_pwhash, MODERATE limits) derives the key
+ *    that encrypts the secret seeds with XChaCha20-Poly1305; file mode 0600.
+ *
+ * Secret key material lives only inside struct cry_keys, allocated with
+ * sodium_malloc and wiped on destroy.
+ */
+#ifndef MEDCHAIN_CRYPTO_H
+#define MEDCHAIN_CRYPTO_H
+
+#include "base/base.h"
+
+#define CRY_HASH_BYTES 32
+#define CRY_SIGN_PK_BYTES 32
+#define CRY_SIG_BYTES 64
+#define CRY_BOX_PK_BYTES 32
+#define CRY_SEAL_OVERHEAD 48 /* ephemeral public key + MAC */
+#define CRY_AEAD_KEY_BYTES 32
+#define CRY_AEAD_NONCE_BYTES 24
+#define CRY_AEAD_TAG_BYTES 16
+#define CRY_SEED_BYTES 32
+
+/* Ed25519 public key (32 bytes) and X25519 public key (32 bytes). */
+struct pubkey {
+  uint8_t b[32];
+};
+struct boxkey {
+  uint8_t b[32];
+};
+struct signature {
+  uint8_t b[64];
+};
+
+/* An identity's secret keys: Ed25519 signing and X25519 box. Opaque,
+ * in guarded sodium_malloc memory. */
+struct cry_keys;
+
+/* Initializes libsodium; call once before anything else. Returns OK or
+ * ERR_INTERNAL. Safe to call more than once. */
+int cry_init(void) MUST_CHECK;
+
+/* BLAKE2b-256 of data. */
+void cry_hash(struct hash32 *out, const uint8_t *data, size_t len);
+/* BLAKE2b-256 of (tag || data): tag is a NUL-terminated domain string such
+ * as "medchain.tx.v1"; its bytes (without NUL) are hashed first. */
+void cry_hash_tagged(struct hash32 *out, const char *tag, const uint8_t *data, size_t len);
+
+/* Incremental hashing. The state is plain storage the caller owns. */
+struct cry_hasher {
+  _Alignas(64) uint8_t opaque[384];
+};
+void cry_hasher_init(struct cry_hasher *h, const char *tag /* may be NULL */);
+void cry_hasher_update(struct cry_hasher *h, const uint8_t *data, size_t len);
+void cry_hasher_final(struct cry_hasher *h, struct hash32 *out);
+
+/* Fills out with len cryptographically secure random bytes. */
+void cry_random(uint8_t *out, size_t len);
+
+/* Generates fresh keys. Returns NULL on allocation failure. */
+struct cry_keys *cry_keys_generate(void);
+/* Derives keys deterministically from a 32-byte seed (tests, the demo's
+ * sample consortium). The X25519 key is derived from the same seed with a
+ * separate domain tag. Returns NULL on allocation failure. */
+struct cry_keys *cry_keys_from_seed(const uint8_t seed[CRY_SEED_BYTES]);
+/* Wipes and frees. NULL is a no-op. */
+void cry_keys_destroy(struct cry_keys *k);
+void cry_keys_sign_pk(const struct cry_keys *k, struct pubkey *out);
+void cry_keys_box_pk(const struct cry_keys *k, struct boxkey *out);
+
+/* The identity id of a signing key: BLAKE2b-256("medchain.id.v1" || pk).
+ * Ids survive key rotation: they name the first key only. */
+void cry_id_from_pk(struct hash32 *out, const struct pubkey *pk);
+
+/* Signs msg with the Ed25519 key. Deterministic. */
+void cry_sign(const struct cry_keys *k, struct signature *sig, const uint8_t *msg, size_t len);
+/* Verifies under the strict rules above. Returns OK or ERR_BAD_SIGNATURE. */
+int cry_verify(const struct signature *sig, const uint8_t *msg, size_t len,
+               const struct pubkey *pk) MUST_CHECK;
+/* Checks that pk is acceptable as a signing key: canonical encoding and not
+ * of small order. Returns OK or ERR_BAD_SIGNATURE. */
+int cry_pubkey_check(const struct pubkey *pk) MUST_CHECK;
+
+/* Seals msg to a box public key: out gets len + CRY_SEAL_OVERHEAD bytes.
+ * Returns OK or ERR_BAD_ARGS (invalid public key). */
+int cry_seal(uint8_t *out, const uint8_t *msg, size_t len, const struct boxkey *to) MUST_CHECK;
+/* Opens a sealed box with k's X25519 key: out gets clen - OVERHEAD bytes.
+ * Returns OK or ERR_BAD_SIGNATURE when it does not open. */
+int cry_seal_open(const struct cry_keys *k, uint8_t *out, const uint8_t *c, size_t clen) MUST_CHECK;
+
+/* XChaCha20-Poly1305: out gets len + CRY_AEAD_TAG_BYTES bytes. */
+void cry_aead_encrypt(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *ad,
+                      size_t ad_len, const uint8_t nonce[CRY_AEAD_NONCE_BYTES],
+                      const uint8_t key[CRY_AEAD_KEY_BYTES]);
+/* out gets clen - CRY_AEAD_TAG_BYTES bytes. Returns OK or ERR_BAD_SIGNATURE
+ * when authentication fails (out is then zeroed). */
+int cry_aead_decrypt(uint8_t *out, const uint8_t *c, size_t clen, const uint8_t *ad, size_t ad_len,
+                     const uint8_t nonce[CRY_AEAD_NONCE_BYTES],
+                     const uint8_t key[CRY_AEAD_KEY_BYTES]) MUST_CHECK;
+
+/* Constant-time comparison; true when equal. */
+bool cry_equal(const void *a, const void *b, size_t len);
+/* Wipes memory in a way the compiler cannot elide. */
+void cry_wipe(void *p, size_t len);
+
+/* Writes k to path as a keystore file (mode 0600, created exclusively
+ * unless overwrite). passphrase NULL writes an unprotected keystore (for
+ * tests, flagged in the file). Blocks: Argon2id takes ~0.5 s. Returns OK,
+ * ERR_IO or ERR_EXISTS. */
+int cry_keystore_write(const char *path, const struct cry_keys *k, const char *passphrase,
+                       bool overwrite) MUST_CHECK;
+/* Reads a keystore. passphrase may be NULL for an unprotected one. Returns
+ * OK, ERR_IO, ERR_MALFORMED (not a keystore) or ERR_BAD_PASSPHRASE. *out is
+ * owned by the caller (cry_keys_destroy). */
+int cry_keystore_read(struct cry_keys **out, const char *path, const char *passphrase) MUST_CHECK;
+/* Reads only the public part of a keystore (no passphrase needed). */
+int cry_keystore_read_public(const char *path, struct pubkey *sign_pk,
+                             struct boxkey *box_pk) MUST_CHECK;
+
+/* Ed25519 verifications per second on this machine over `threads` threads
+ * for about duration_ms: the baseline benchmarks compare against. */
+double cry_bench_verify_per_s(int threads, int duration_ms);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * limits — every bound on what comes from outside, in one place, each with
+ * the reason for its size. Decoders, the mempool, the API and the contracts
+ * enforce these; the static assertions at the bottom keep them consistent
+ * with each other. Changing one changes what the chain accepts: treat it as
+ * a protocol change.
+ */
+#ifndef MEDCHAIN_LIMITS_H
+#define MEDCHAIN_LIMITS_H
+
+/* Chain ids are short human labels ("medchain-demo"); 32 bytes is plenty. */
+#define LIM_CHAIN_ID_MAX 32
+/* Contract and method names are identifiers like "consent" / "grant". */
+#define LIM_NAME_MAX 32
+/* Arguments of one call. The largest first-set call is a record anchor
+ * with LIM_KEYS_MAX sealed keys (16 * 112 bytes) plus strings. */
+#define LIM_ARGS_MAX 8192
+/* One encoded transaction: header fields, args and signature. */
+#define LIM_TX_BYTES_MAX 9216
+/* Short strings in arguments and state: categories, purposes, FHIR types,
+ * organization names and kinds. */
+#define LIM_STR_MAX 128
+/* Opaque byte fields in arguments (reasons' hashes, future extensions). */
+#define LIM_BYTES_MAX 1024
+/* Readers a record's data key is sealed to in one transaction. */
+#define LIM_KEYS_MAX 16
+/* A sealed data key: X25519 sealed box of a 32-byte key (32 + 48). */
+#define LIM_SEALED_KEY_BYTES 80
+/* Ids in one list argument (admins, guardians). */
+#define LIM_IDS_MAX 16
+/* Fields in one schema (a method's arguments or a state entry). */
+#define LIM_FIELDS_MAX 16
+
+/* Transactions in one block: bounds apply time and memory per block. */
+#define LIM_BLOCK_TXS_MAX 4096
+/* One encoded block including its transactions and commit. */
+#define LIM_BLOCK_BYTES_MAX (LIM_BLOCK_TXS_MAX * (LIM_TX_BYTES_MAX + 4) + 65536)
+/* Validators in one set; also bounds commit signatures in a block. */
+#define LIM_VALIDATORS_MAX 64
+/* Consortium members (organizations) admitted through governance. */
+#define LIM_MEMBERS_MAX 256
+
+/* State keys are a one-byte table tag followed by ids. */
+#define LIM_STATE_KEY_MAX 128
+/* One encoded state entry. */
+#define LIM_STATE_VALUE_MAX 4096
+/* Distinct keys one transaction may write; bounds the undo buffer. */
+#define LIM_TX_WRITES_MAX 64
+
+/* Mempool bounds: count and bytes (MEMPOOL_FULL beyond either). */
+#define LIM_MEMPOOL_TXS_MAX 65536
+#define LIM_MEMPOOL_BYTES_MAX (64u * 1024u * 1024u)
+
+/* HTTP: request bodies carry one hex transaction or a small JSON object. */
+#define LIM_HTTP_BODY_MAX (64u * 1024u)
+/* Total request header bytes (libmicrohttpd memory limit per connection). */
+#define LIM_HTTP_HEADER_MAX (16u * 1024u)
+/* JSON nesting depth accepted from clients. */
+#define LIM_JSON_DEPTH_MAX 16
+/* Items one page of a listing returns. */
+#define LIM_PAGE_MAX 100
+/* Concurrent HTTP connections per node. */
+#define LIM_HTTP_CONNECTIONS_MAX 1024
+
+_Static_assert(LIM_TX_BYTES_MAX > LIM_ARGS_MAX + 2 * LIM_NAME_MAX + LIM_CHAIN_ID_MAX + 200,
+               "a transaction must fit its largest arguments and header fields");
+_Static_assert(LIM_ARGS_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES) + 6 * LIM_STR_MAX,
+               "a record anchor with the most keys must fit in the arguments");
+_Static_assert(LIM_HTTP_BODY_MAX > 2 * LIM_TX_BYTES_MAX + 1024,
+               "an HTTP body must fit one hex-encoded transaction");
+_Static_assert(LIM_MEMPOOL_BYTES_MAX >= (unsigned)LIM_BLOCK_TXS_MAX * LIM_TX_BYTES_MAX,
+               "the mempool must hold at least one full block");
+_Static_assert(LIM_STATE_VALUE_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES) + 6 * LIM_STR_MAX,
+               "state entries must hold a record's keys");
+
+#endif
