@@ -33,6 +33,9 @@ int state_create(struct state **out, struct store_txn *t) MUST_CHECK;
 /* Frees; uncommitted tx writes are dropped. NULL is a no-op. */
 void state_destroy(struct state *st);
 
+/* The store transaction st wraps (for the ledger's own tables). */
+struct store_txn *state_txn(struct state *st);
+
 /* Reads key, seeing this transaction's own buffered writes first. *val is
  * valid until the next write to st or the store transaction's end.
  * Returns OK or ERR_NOT_FOUND. */

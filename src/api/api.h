@@ -1,0 +1,76 @@
+/*
+ * api — HTTP in and out, and JSON. Prefix: api_. The only module that
+ * includes <microhttpd.h>, <curl/curl.h> and <jansson.h>.
+ *
+ * Server (libmicrohttpd, a thread per connection so that ?wait=commit can
+ * block): the /v1 routes listed in docs/api.md. Every error is
+ *   {"error": {"code": "STABLE_CODE", "message": "a sentence"}}
+ * with the status from err_http_status(). Limits: body LIM_HTTP_BODY_MAX,
+ * headers LIM_HTTP_HEADER_MAX, connections LIM_HTTP_CONNECTIONS_MAX, JSON
+ * depth LIM_JSON_DEPTH_MAX.
+ *
+ * Client (libcurl): a small keep-alive client the CLI and benchmarks use.
+ *
+ * JSON rendering of schema records: U64 as a number, BOOL as true/false,
+ * ID/PUBKEY/BYTES as lower-case hex strings, STR as a string, IDS as an
+ * array of hex strings, KEYS as an array of {"reader": hex, "sealed_key":
+ * hex}.
+ */
+#ifndef MEDCHAIN_API_H
+#define MEDCHAIN_API_H
+
+#include "base/base.h"
+#include "codec/codec.h"
+#include "node/node.h"
+
+/* ---- server --------------------------------------------------------------- */
+
+struct api_server;
+
+/* Starts serving n on host:port (host must be a numeric IPv4 address).
+ * Returns OK, ERR_IO (address in use, ...). */
+int api_server_start(struct api_server **out, struct node *n, const char *host,
+                     uint16_t port) MUST_CHECK;
+/* Stops accepting, waits for in-flight requests, frees. NULL is a no-op. */
+void api_server_stop(struct api_server *s);
+
+/* ---- client --------------------------------------------------------------- */
+
+struct api_client;
+struct api_response {
+  long status;  /* HTTP status; 0 when no answer */
+  char *body;   /* NUL-terminated, owned by the response */
+  size_t len;
+};
+
+/* base_url like "http://127.0.0.1:26657". */
+int api_client_create(struct api_client **out, const char *base_url) MUST_CHECK;
+void api_client_destroy(struct api_client *c);
+/* GET base_url + path. ERR_UNAVAILABLE when the node cannot be reached,
+ * OK otherwise (whatever the HTTP status). */
+int api_client_get(struct api_client *c, const char *path, struct api_response *out) MUST_CHECK;
+int api_client_post(struct api_client *c, const char *path, const char *content_type,
+                    const uint8_t *body, size_t len, struct api_response *out) MUST_CHECK;
+void api_response_free(struct api_response *r);
+
+/* ---- JSON helpers for the CLI ---------------------------------------------- */
+
+/* Builds method arguments from "name=value" strings under schema: U64
+ * decimal, BOOL true|false, ID/PUBKEY/BYTES hex, STR as is, IDS comma-
+ * separated hex, KEYS comma-separated reader:sealedhex. For ID and PUBKEY
+ * fields "@FILE" reads a keystore's public part: the identity id for ID,
+ * the signing key for PUBKEY fields, the box key for fields whose name
+ * ends in "box" or "box_pk". Missing fields default to zero/empty.
+ * Unknown names, bad values: ERR_BAD_ARGS with a message in err. */
+int api_args_from_strings(const struct codec_schema *schema, int argc, char *const *argv,
+                          uint8_t *out, size_t cap, size_t *out_len, char *err,
+                          size_t errlen) MUST_CHECK;
+/* JSON object text of an encoded record (malloc'd; NULL on decode error). */
+char *api_record_json(const struct codec_schema *schema, struct bytes val);
+/* Looks up a dotted path ("error.code", "height") in JSON text and copies a
+ * string value, or the decimal text of a number, into out. */
+int api_json_lookup(const char *json, const char *path, char *out, size_t cap) MUST_CHECK;
+/* Re-indents JSON text for people (malloc'd; NULL if not JSON). */
+char *api_json_pretty(const char *json);
+
+#endif

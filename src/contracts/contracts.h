@@ -1,0 +1,134 @@
+/*
+ * contracts — the native healthcare contracts and the state transition
+ * they define. Prefix: ctr_.
+ *
+ *   governance  consortium members (organizations) and their admission by
+ *               two thirds of the members
+ *   identity    organizations' admins, practitioners (salted licence hash),
+ *               auditors and patients (who hold their own keys); key
+ *               rotation; suspension; guardians
+ *   consent     a patient or guardian grants an identity or organization
+ *               access to a category or one record, for a purpose, until an
+ *               expiry; revokes
+ *   records     anchors of encrypted off-chain records: id, patient, author,
+ *               category, FHIR type, ciphertext hash, size, the data key
+ *               sealed to each reader; erasure tombstones
+ *   audit       access entries: who read which record, when, why, where
+ *
+ * No personal data is on chain: identities are 32-byte ids (hashes of
+ * public keys); a practitioner's licence appears only as a salted hash;
+ * records are anchored by ciphertext hash; organization names are public
+ * business names, not people.
+ *
+ * Arguments of every method and every state entry are codec records with
+ * the schemas below; clients (CLI, API, portal) build arguments from the
+ * same tables. All functions are pure functions of the state and the
+ * transaction: no clock (time is the block's), no randomness.
+ */
+#ifndef MEDCHAIN_CONTRACTS_H
+#define MEDCHAIN_CONTRACTS_H
+
+#include "base/base.h"
+#include "codec/codec.h"
+#include "ledger/ledger.h"
+#include "state/state.h"
+
+/* Binds the ledger's executor to the native contracts. */
+void ctr_exec_bind(struct ledger_exec *out);
+
+/* The executor's parts, also callable directly (mempool pre-checks). */
+int ctr_admit(struct state *st, const struct tx *tx, const struct ledger_env *env) MUST_CHECK;
+int ctr_call(struct state *st, const struct tx *tx, const struct ledger_env *env) MUST_CHECK;
+int ctr_genesis(struct state *st, const struct ledger_genesis *g) MUST_CHECK;
+
+/* ---- methods ------------------------------------------------------------ */
+
+/* Who may call a method (documentation and the portal's role views; the
+ * contract enforces the real rule). */
+struct ctr_method {
+  const char *contract;
+  const char *method;
+  const struct codec_schema *args;
+  const char *who;     /* e.g. "admin of a member organization" */
+  const char *summary; /* one sentence */
+};
+
+size_t ctr_method_count(void);
+const struct ctr_method *ctr_method_at(size_t i);
+/* The method named contract.method, or NULL. */
+const struct ctr_method *ctr_method_find(struct bytes contract, struct bytes method);
+
+/* ---- entities ----------------------------------------------------------- */
+
+enum ctr_kind {
+  CTR_ORG = 0,  /* organization: id, name, kind, status, member, admitted_height, admins */
+  CTR_IDENTITY, /* id, kind, org, sign_pk, box_pk, status, licence_hash, role, guardians,
+                   created_height, nonce is separate (ctr_nonce) */
+  CTR_PROPOSAL, /* governance proposal: id, name, kind, admin_pk, admin_box, proposer, votes,
+                   status, created_height */
+  CTR_CONSENT,  /* id, patient, grantee, scope, category, record, purpose, expires_ms, status,
+                   granted_by, granted_height, revoked_height */
+  CTR_RECORD,   /* id, patient, author, org, category, fhir_type, content_hash, size, keys,
+                   created_height, created_ms, erased */
+  CTR_AUDIT,    /* id, seq, record, patient, accessor, purpose, emergency, reason_hash,
+                   logged_by, org, height, time_ms */
+  CTR_VALIDATOR, /* id, pk, power */
+  CTR_KIND_COUNT_
+};
+
+/* Schema of an entity's state value; its first field is always "id". */
+const struct codec_schema *ctr_kind_schema(enum ctr_kind kind);
+/* "organization", "identity", ... (for JSON and docs). */
+const char *ctr_kind_name(enum ctr_kind kind);
+
+/* Reads one entity's encoded value; *val valid as state_get's. Returns OK,
+ * ERR_NOT_FOUND. */
+int ctr_get(struct state *st, enum ctr_kind kind, const struct hash32 *id,
+            struct bytes *val) MUST_CHECK;
+/* Next nonce the sender must use (1 for a new identity). */
+int ctr_next_nonce(struct state *st, const struct hash32 *id, uint64_t *nonce) MUST_CHECK;
+
+/* Listing filters. */
+enum ctr_filter {
+  CTR_ALL = 0,     /* every entity of the kind */
+  CTR_BY_PATIENT,  /* consents, records, audit entries of one patient */
+  CTR_BY_GRANTEE,  /* consents granted to one identity or organization */
+  CTR_BY_RECORD,   /* audit entries of one record; consents scoped to it */
+  CTR_BY_ORG,      /* identities of one organization */
+};
+
+#define CTR_CURSOR_MAX 80
+struct ctr_cursor {
+  uint8_t len; /* 0 = start from the beginning / no more pages */
+  uint8_t b[CTR_CURSOR_MAX];
+};
+
+/* Called per entity in key order; return OK to go on, anything else stops
+ * the listing and is returned. val is valid only during the call. */
+typedef int (*ctr_visit_fn)(void *ctx, enum ctr_kind kind, struct bytes val);
+
+/* Lists up to limit (<= LIM_PAGE_MAX) entities of kind matching the filter
+ * (key ignored for CTR_ALL), resuming after `after` (len 0 = from start).
+ * *next gets the cursor for the following page (len 0 when done). Only
+ * committed state is seen (read transactions). Returns OK, ERR_BAD_ARGS
+ * (filter not supported for the kind) or the visitor's code. */
+int ctr_list(struct state *st, enum ctr_kind kind, enum ctr_filter filter,
+             const struct hash32 *key, const struct ctr_cursor *after, uint32_t limit,
+             ctr_visit_fn fn, void *ctx, struct ctr_cursor *next) MUST_CHECK;
+
+/* Consent check for a read of record `record` by `reader` for `purpose` at
+ * block time now_ms: OK when the reader is the patient, a guardian, the
+ * author, or holds (directly or through their organization) an active,
+ * unexpired consent scoped to the record or its category for that
+ * purpose. Otherwise CONSENT_REQUIRED, CONSENT_EXPIRED, CONSENT_REVOKED,
+ * RECORD_ERASED, UNKNOWN_RECORD or IDENTITY_SUSPENDED. */
+int ctr_consent_check(struct state *st, const struct hash32 *reader, const struct hash32 *record,
+                      struct bytes purpose, uint64_t now_ms) MUST_CHECK;
+
+/* Identity roles (the "kind" field of CTR_IDENTITY). */
+#define CTR_ROLE_ADMIN "admin"
+#define CTR_ROLE_PRACTITIONER "practitioner"
+#define CTR_ROLE_PATIENT "patient"
+#define CTR_ROLE_AUDITOR "auditor"
+
+#endif

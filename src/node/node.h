@@ -1,0 +1,127 @@
+/*
+ * node — one running medchain node: its home directory and config, the
+ * store, the mempool, and the block producer. Prefix: node_.
+ *
+ * For now a node is the single validator of its chain: the producer thread
+ * cuts a block as soon as the mempool holds work (at most one per
+ * block_interval_ms), and an empty heartbeat block every heartbeat_ms while
+ * idle. The BFT consensus issue replaces this path by its n=1 case.
+ *
+ * Threads: the API's threads call node_tx_submit, node_tx_wait and the read
+ * functions concurrently; one producer thread writes. All public functions
+ * are thread-safe.
+ *
+ * Home layout:
+ *   HOME/config          key = value lines (see node_config_load)
+ *   HOME/genesis.bin     the chain's genesis (ledger encoding)
+ *   HOME/node.key        this node's validator keystore
+ *   HOME/data/           the LMDB environment
+ */
+#ifndef MEDCHAIN_NODE_H
+#define MEDCHAIN_NODE_H
+
+#include "base/base.h"
+#include "ledger/ledger.h"
+#include "state/state.h"
+
+#define NODE_PATH_MAX 512
+
+struct node_config {
+  char home[NODE_PATH_MAX];
+  char name[64];              /* "node0" */
+  char api_host[64];          /* "127.0.0.1" */
+  uint16_t api_port;          /* 26657 by default */
+  uint16_t p2p_port;          /* reserved for the network issue */
+  uint32_t block_interval_ms; /* minimum time between blocks (default 50) */
+  uint32_t heartbeat_ms;      /* empty block while idle (default 10000) */
+  uint64_t map_bytes;         /* LMDB map size (default 8 GiB) */
+  bool log_json;
+};
+
+/* Loads HOME/config: lines "key = value", '#' comments; keys name, api,
+ * p2p_port, block_interval_ms, heartbeat_ms, map_mb, log_json. Unknown keys
+ * or bad values are ERR_CONFIG (a message naming the line goes to the log). */
+int node_config_load(struct node_config *cfg, const char *home) MUST_CHECK;
+/* Writes cfg as HOME/config. */
+int node_config_write(const struct node_config *cfg) MUST_CHECK;
+void node_config_defaults(struct node_config *cfg, const char *home);
+
+struct node;
+
+/* Opens the node: store in HOME/data (initialized from HOME/genesis.bin on
+ * first start), validator key from HOME/node.key (unprotected keystore, or
+ * passphrase from MEDCHAIN_PASSPHRASE). Does not start producing. */
+int node_create(struct node **out, const struct node_config *cfg) MUST_CHECK;
+/* Starts the producer thread. */
+int node_start(struct node *n) MUST_CHECK;
+/* Stops producing (finishes the block in progress) and wakes all waiters
+ * with ERR_UNAVAILABLE. Idempotent. */
+void node_stop(struct node *n);
+/* Frees everything; node_stop first. NULL is a no-op. */
+void node_destroy(struct node *n);
+
+const struct node_config *node_config(const struct node *n);
+
+/* Admits an encoded transaction to the mempool: ledger_tx_check
+ * (signature verified here, off the producer thread), then against the
+ * committed state: sender known and active, key current, nonce not used
+ * (REPLAY) and not too far ahead; when the nonce is the sender's next one,
+ * the call itself is tried on a scratch copy of the state and its error
+ * returned (so bad input never reaches a block). Then DUPLICATE_TX,
+ * MEMPOOL_FULL. *tx_hash gets the id. Thread-safe; does not block on the
+ * producer. */
+int node_tx_submit(struct node *n, const uint8_t *buf, size_t len,
+                   struct hash32 *tx_hash) MUST_CHECK;
+
+/* Status of a transaction. */
+enum node_tx_state { NODE_TX_UNKNOWN = 0, NODE_TX_PENDING, NODE_TX_COMMITTED };
+struct node_tx_status {
+  enum node_tx_state state;
+  struct ledger_txloc loc; /* when committed */
+};
+int node_tx_status(struct node *n, const struct hash32 *tx_hash,
+                   struct node_tx_status *out) MUST_CHECK;
+/* Blocks until the transaction commits (or is dropped from the mempool,
+ * or timeout_ms passes: ERR_TIMEOUT, or the node stops: ERR_UNAVAILABLE). */
+int node_tx_wait(struct node *n, const struct hash32 *tx_hash, uint32_t timeout_ms,
+                 struct node_tx_status *out) MUST_CHECK;
+
+struct node_status {
+  char chain_id[LIM_CHAIN_ID_MAX + 1];
+  struct hash32 genesis_hash;
+  uint64_t height;
+  struct hash32 last_hash;
+  uint64_t last_time_ms;
+  struct hash32 state_root;
+  uint32_t nvalidators;
+  struct ledger_validator validators[LIM_VALIDATORS_MAX];
+  bool catching_up; /* always false for a single validator */
+  uint32_t mempool_txs;
+  uint64_t mempool_bytes;
+  uint64_t txs_committed;  /* since start */
+  uint64_t txs_rejected;   /* since start */
+  uint64_t blocks_committed; /* since start */
+  uint64_t started_ms;
+};
+int node_status(struct node *n, struct node_status *out) MUST_CHECK;
+
+/* Counts of rejected submissions by error code, since start. */
+void node_rejections(struct node *n, uint64_t counts[ERR_COUNT_]);
+
+/* A consistent read view of the committed chain and state for queries.
+ * Many may be open at once. */
+struct node_view;
+int node_view_begin(struct node *n, struct node_view **out) MUST_CHECK;
+void node_view_end(struct node_view *v);
+struct state *node_view_state(struct node_view *v);
+struct store_txn *node_view_txn(struct node_view *v);
+
+/* Called after each block is durably committed, on the producer thread,
+ * with the block (valid only during the call). Keep it short. At most 8. */
+typedef void (*node_commit_fn)(void *ctx, const struct block *b, const uint16_t *results);
+int node_on_commit(struct node *n, node_commit_fn fn, void *ctx) MUST_CHECK;
+
+/* Bytes used by the store (for benchmarks). */
+uint64_t node_store_bytes(struct node *n);
+
+#endif
