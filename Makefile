@@ -42,7 +42,7 @@ test-fuzz: build-fuzz
 	@cd $(BUILD_FUZZ) && FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -L fuzz
 
 demo: build
-	@scripts/demo
+	@ARGS="$(ARGS)" scripts/demo
 
 bench: build
 	@$(BUILD)/medchain bench --nodes 1

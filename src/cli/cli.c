@@ -1,16 +1,134 @@
 /*
- * cli — dispatch from the command table.
+ * cli — the medchain command: one table of subcommands (git's git.c), each
+ * implemented in its own cmd_<name>.c, and the error line every command
+ * prints.
+ *
+ * Conventions every command follows, so scripts can rely on them:
+ *  - errors go to stderr as "medchain: CODE: message", CODE being the
+ *    project's stable error name;
+ *  - exit 0 on success, 1 on an operational error, 2 on a usage error;
+ *  - --json switches stdout to one machine-readable JSON document;
+ *  - --help (or -h) anywhere prints the command's synopsis and exits 0;
+ *  - nothing secret (keys, passphrases) and no record payload is printed.
  */
 #include "cli/cli.h"
+#include "cli/cli_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-int cli_main(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-    fprintf(stderr, "usage: medchain <command> [options]\n");
-    return argc < 2 ? 2 : 0;
+static const struct cli_command cli_commands[] = {
+    {"keygen", cli_cmd_keygen, "medchain keygen --out FILE [--no-passphrase] [--seed HEX32] [--json]",
+     "write a new keystore and print the identity's id and public keys"},
+    {"testnet", cli_cmd_testnet,
+     "medchain testnet init --nodes N --dir DIR [--base-port P] [--chain-id ID]\n"
+     "                      [--orgs \"Name:kind,...\"] [--json]\n"
+     "medchain testnet start --dir DIR [--json]\n"
+     "medchain testnet stop --dir DIR [--json]\n"
+     "medchain testnet status --dir DIR [--json]",
+     "create, start, stop and inspect a local network of nodes"},
+    {"node", cli_cmd_node, "medchain node --home HOME [--json]",
+     "run one node in the foreground (its HTTP API address is in HOME/config)"},
+    {"tx", cli_cmd_tx,
+     "medchain tx --node URL --key FILE [--nonce N] [--chain-id ID] [--no-wait]\n"
+     "            [--print-only] [--json] CONTRACT.METHOD [name=value ...]",
+     "sign a contract call, submit it and wait for its commit"},
+    {"query", cli_cmd_query,
+     "medchain query --node URL [--json] PATH\n"
+     "medchain query --node URL status | methods | block H | tx HASH | identity ID | org ID\n"
+     "medchain query --node URL consents --patient ID | records --patient ID\n"
+     "medchain query --node URL audit --patient ID | audit --record ID",
+     "read the chain and state through a node's HTTP API"},
+    {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",
+     "re-verify every block, signature and state root of a node's data offline"},
+    {"bench", cli_cmd_bench,
+     "medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]",
+     "measure committed transactions per second on a throwaway local network"},
+    {"version", cli_cmd_version, "medchain version [--json]", "print the version"},
+    {"help", cli_cmd_help, "medchain help [COMMAND]", "list the commands, or show one's usage"},
+};
+
+size_t cli_command_count(void) { return ARRAY_LEN(cli_commands); }
+
+const struct cli_command *cli_command_at(size_t i) {
+  if (i >= ARRAY_LEN(cli_commands)) {
+    return NULL;
   }
-  fprintf(stderr, "medchain: unknown command '%s'\n", argv[1]);
-  return 2;
+  return &cli_commands[i];
+}
+
+const struct cli_command *cli_command_find(const char *name) {
+  for (size_t i = 0; i < ARRAY_LEN(cli_commands); i++) {
+    if (strcmp(cli_commands[i].name, name) == 0) {
+      return &cli_commands[i];
+    }
+  }
+  return NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void cli_vfail(const char *code, const char *fmt,
+                                                             va_list ap) {
+  char msg[1024];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  fprintf(stderr, "medchain: %s: %s\n", code, msg);
+}
+
+int cli_fail(int err, const char *fmt, ...) {
+  if (fmt == NULL) {
+    fprintf(stderr, "medchain: %s: %s\n", err_name(err), err_str(err));
+  } else {
+    va_list ap;
+    va_start(ap, fmt);
+    cli_vfail(err_name(err), fmt, ap);
+    va_end(ap);
+  }
+  return err == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+}
+
+int cli_fail_named(const char *code, const char *msg) {
+  fprintf(stderr, "medchain: %s: %s\n", code, msg);
+  return CLI_EXIT_FAIL;
+}
+
+int cli_usage(const char *command, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cli_vfail(err_name(ERR_USAGE), fmt, ap);
+  va_end(ap);
+  const struct cli_command *cmd = cli_command_find(command);
+  if (cmd != NULL) {
+    fprintf(stderr, "usage: %s\n", cmd->usage);
+  }
+  return CLI_EXIT_USAGE;
+}
+
+int cli_main(int argc, char **argv) {
+  if (argc < 2) {
+    (void)cli_cmd_help(1, argv);
+    return CLI_EXIT_USAGE;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    name = "help";
+  } else if (strcmp(name, "--version") == 0) {
+    name = "version";
+  }
+  const struct cli_command *cmd = cli_command_find(name);
+  if (cmd == NULL) {
+    fprintf(stderr, "medchain: %s: unknown command '%s' (see 'medchain help')\n",
+            err_name(ERR_USAGE), argv[1]);
+    return CLI_EXIT_USAGE;
+  }
+  if (cmd->run != cli_cmd_help && cli_wants_help(argc - 1, argv + 1)) {
+    printf("usage: %s\n", cmd->usage);
+    return CLI_EXIT_OK;
+  }
+  /* Everything the commands print is line-oriented; make sure a pipe or a
+   * log file sees each line as soon as it is written. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (cry_init() != OK) {
+    return cli_fail(ERR_INTERNAL, "the crypto library failed to initialize");
+  }
+  return cmd->run(argc - 1, argv + 1);
 }

@@ -66,6 +66,14 @@ struct ledger_genesis {
   struct ledger_member members[LEDGER_GENESIS_MEMBERS_MAX];
 };
 
+/* Largest genesis encoding: every count and string at its limit. */
+#define LEDGER_GENESIS_BYTES_MAX                                                                   \
+  (1 + 4 + LIM_CHAIN_ID_MAX + 8 + 2 + LIM_VALIDATORS_MAX * (32 + 8) + 2 +                         \
+   LEDGER_GENESIS_MEMBERS_MAX * (4 + LIM_STR_MAX + 4 + 32 + 32 + 32))
+
+/* Encodes g (strings NUL-terminated in their arrays, counts within the
+ * arrays); checks encodability only, not the rules below. Returns OK or
+ * ERR_OVERSIZE (a field over its limit or out too small). */
 int ledger_genesis_encode(const struct ledger_genesis *g, uint8_t *out, size_t cap,
                           size_t *out_len) MUST_CHECK;
 /* Decodes and validates (non-empty chain id of [a-z0-9-], at least one
@@ -152,14 +160,21 @@ int ledger_genesis_read(struct store_txn *t, struct ledger_genesis *g) MUST_CHEC
  * (already checked by ledger_tx_check): each one the executor does not
  * admit is left out and its index reported in skipped (with its code in
  * skipped_codes) so the caller can drop it; admitted ones are applied.
- * Fills b (header, txs borrowing from txs[], no commit yet) and leaves the
- * state changes in st's store transaction. results[i] gets the result code
- * of b->txs[i]. time_ms must exceed the tip's time (the caller clamps). */
+ * Candidates are taken in order until the block is full (LIM_BLOCK_TXS_MAX
+ * or LIM_BLOCK_BYTES_MAX): the first nconsidered were included or skipped,
+ * the rest wait for a later block. Fills b (header, txs borrowing from
+ * txs[], header.chain_id borrowing from out->chain_id, an empty commit for
+ * round 0) and leaves the state changes in st's store transaction.
+ * results[i] gets the result code of b->txs[i]. time_ms must exceed the
+ * tip's time (the caller clamps; anything else is a bug). Returns OK or a
+ * store error (the caller then aborts the store transaction). */
 struct ledger_build_out {
+  uint32_t nconsidered;
   uint32_t nskipped;
   uint32_t skipped[LIM_BLOCK_TXS_MAX];
   uint16_t skipped_codes[LIM_BLOCK_TXS_MAX];
   uint16_t results[LIM_BLOCK_TXS_MAX];
+  char chain_id[LIM_CHAIN_ID_MAX + 1]; /* storage b->header.chain_id borrows */
 };
 int ledger_block_build(struct state *st, const struct ledger_exec *exec, const struct hash32 *proposer,
                        uint64_t time_ms, const struct bytes *txs, uint32_t ntxs, struct block *b,
@@ -174,13 +189,20 @@ int ledger_commit_sign(struct block *b, const struct cry_keys *k, uint16_t index
 int ledger_commit_verify(const struct block *b, const struct ledger_validator *vals,
                          size_t nvals) MUST_CHECK;
 
-/* Applies a received or stored block on the tip with full checks: links,
- * time, tx decoding and signatures (skipping those in cache), admission of
- * every tx, tx root, results hash, state root, commit. On error returns
- * the code and the caller aborts the store transaction; nothing is
- * written by a failed apply that the caller keeps. */
+/* Applies a received or stored block on the tip with full checks, in this
+ * order, returning the first failure: chain id, height (BLOCK_INVALID),
+ * prev_hash and last_commit_hash (PREV_HASH), time, validators hash,
+ * tx count (BLOCK_INVALID), commit (COMMIT_INVALID), size (OVERSIZE), each
+ * transaction's decoding, chain id and signature (ledger_tx_check's codes;
+ * signatures of ids in cache are not re-verified), duplicates and
+ * admission (BLOCK_INVALID), tx root (TX_ROOT), results hash
+ * (BLOCK_INVALID), state root (STATE_ROOT). results (b->tx_count entries,
+ * may be NULL) gets each transaction's result code for ledger_block_store.
+ * On error the caller aborts the store transaction; nothing is written by
+ * a failed apply that the caller keeps. */
 int ledger_block_apply(struct state *st, const struct ledger_exec *exec,
-                       const struct ledger_sigcache *cache, const struct block *b) MUST_CHECK;
+                       const struct ledger_sigcache *cache, const struct block *b,
+                       uint16_t *results) MUST_CHECK;
 
 /* Writes an applied or built block: the block encoding by height, its hash,
  * the tx index (id -> height, position, result) and the new tip. The caller

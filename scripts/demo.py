@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""medchain demo: a local network with a believable consortium.
+
+Creates (or reuses) a testnet in ./demo-data, starts it, and loads a
+sample consortium through the `medchain` CLI exactly as an operator would:
+two hospitals and a regulator found the chain; a pharmacy, a manufacturer,
+a distributor and an insurer are admitted by governance vote; hospitals
+register doctors and enrol patients; patients grant consents; doctors
+anchor encrypted records. Then it prints the API URL and commands to try,
+and stops the network on Ctrl-C.
+
+Everything here is synthetic: no real person's data.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+FOUNDERS = "Riverside General Hospital:hospital,Lakeside University Hospital:hospital," \
+           "National Health Regulator:regulator"
+JOINERS = [("Harbor Community Pharmacy", "pharmacy"), ("Meridian Pharmaceuticals", "manufacturer"),
+           ("Northgate Medical Distribution", "distributor"), ("Civic Health Insurance", "insurer")]
+SPECIALTIES = ["cardiology", "general-practice", "oncology", "neurology", "pediatrics", "radiology"]
+CATEGORIES = ["cardiology", "lab", "imaging", "general"]
+FHIR_TYPES = {"cardiology": "Observation", "lab": "DiagnosticReport", "imaging": "ImagingStudy",
+              "general": "DocumentReference"}
+N_PATIENTS = 50
+N_DOCTORS = 6
+
+
+class Demo:
+    def __init__(self, binary, home, port):
+        self.bin = binary
+        self.dir = home
+        self.net = os.path.join(home, "net")
+        self.keys = os.path.join(home, "people")
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def run(self, *argv, check=True):
+        p = subprocess.run([self.bin, *argv], capture_output=True, text=True)
+        if check and p.returncode != 0:
+            sys.exit(f"demo: medchain {' '.join(argv[:3])} failed: {p.stderr.strip()}")
+        return p
+
+    def keygen(self, name):
+        path = os.path.join(self.keys, f"{name}.key")
+        info = json.loads(self.run("keygen", "--out", path, "--no-passphrase", "--json").stdout)
+        return dict(info, file=path)
+
+    def tx(self, key, call, *kv):
+        p = self.run("tx", "--node", self.url, "--key", key, "--json", call, *kv, check=False)
+        if p.returncode != 0:
+            sys.exit(f"demo: {call} failed: {p.stderr.strip()}")
+        return json.loads(p.stdout)
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=10) as r:
+            return json.loads(r.read())
+
+    def admin(self, slug):
+        return os.path.join(self.net, "keys", f"{slug}-admin.key")
+
+
+def progress(done, total, what):
+    width = 30
+    n = int(width * done / total)
+    sys.stdout.write(f"\r  [{'#' * n}{'.' * (width - n)}] {done}/{total} {what:<28}")
+    sys.stdout.flush()
+    if done == total:
+        sys.stdout.write("\n")
+
+
+def admit(d):
+    a = d.admin("riverside-general-hospital")
+    b = d.admin("lakeside-university-hospital")
+    admins = {}
+    for i, (name, kind) in enumerate(JOINERS):
+        key = d.keygen(f"admin-{kind}")
+        d.tx(a, "governance.propose_member", f"name={name}", f"kind={kind}",
+             f"admin_pk=@{key['file']}", f"admin_box=@{key['file']}")
+        pid = hashlib.blake2b(b"medchain.proposal.v1" + name.encode(), digest_size=32).hexdigest()
+        d.tx(b, "governance.vote", f"proposal={pid}")
+        admins[kind] = key
+        progress(i + 1, len(JOINERS), f"admitted {kind}")
+    return admins
+
+
+def doctors(d):
+    docs = []
+    hospitals = ["riverside-general-hospital", "lakeside-university-hospital"]
+    for i in range(N_DOCTORS):
+        key = d.keygen(f"doctor-{i}")
+        licence = hashlib.blake2b(secrets.token_bytes(16) + f"LIC-{i:05d}".encode(),
+                                  digest_size=32).hexdigest()
+        hosp = hospitals[i % 2]
+        d.tx(d.admin(hosp), "identity.register", "kind=practitioner", f"sign_pk=@{key['file']}",
+             f"box_pk=@{key['file']}", f"licence_hash={licence}",
+             f"role={SPECIALTIES[i % len(SPECIALTIES)]}")
+        docs.append((key, hosp))
+        progress(i + 1, N_DOCTORS, "registered doctors")
+    return docs
+
+
+def patients(d, docs):
+    far = int(time.time() * 1000) + 365 * 24 * 3600 * 1000
+    for i in range(N_PATIENTS):
+        key = d.keygen(f"patient-{i:02d}")
+        doc, hosp = docs[i % len(docs)]
+        d.tx(d.admin(hosp), "identity.enrol_patient", f"sign_pk=@{key['file']}",
+             f"box_pk=@{key['file']}")
+        cat = CATEGORIES[i % len(CATEGORIES)]
+        if i % 3 != 2:
+            d.tx(key["file"], "consent.grant", f"patient={key['id']}", f"grantee={doc['id']}",
+                 "scope=category", f"category={cat}", "purpose=treatment", f"expires_ms={far}")
+        ciphertext = secrets.token_bytes(256 + 64 * (i % 8))
+        sealed = secrets.token_hex(80)
+        keys = ",".join(sorted([f"{key['id']}:{sealed}", f"{doc['id']}:{secrets.token_hex(80)}"]))
+        d.tx(doc["file"], "records.anchor", f"record={secrets.token_hex(32)}",
+             f"patient={key['id']}", f"category={cat}", f"fhir_type={FHIR_TYPES[cat]}",
+             f"content_hash={hashlib.blake2b(ciphertext, digest_size=32).hexdigest()}",
+             f"size={len(ciphertext)}", f"keys={keys}")
+        progress(i + 1, N_PATIENTS, "patients, consents, records")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="build/medchain")
+    ap.add_argument("--dir", default="demo-data")
+    ap.add_argument("--port", type=int, default=26600)
+    ap.add_argument("--reset", action="store_true")
+    ap.add_argument("--no-wait", action="store_true", help="load and exit, leaving it running")
+    a = ap.parse_args()
+    d = Demo(os.path.abspath(a.bin), os.path.abspath(a.dir), a.port)
+    loaded = os.path.exists(os.path.join(d.dir, "loaded"))
+    if os.path.exists(d.dir) and (a.reset or not loaded):
+        why = "as asked" if a.reset else "because an earlier load did not finish"
+        print(f"medchain demo: resetting the data in {a.dir} {why}")
+        if os.path.exists(d.net):
+            d.run("testnet", "stop", "--dir", d.net, check=False)
+        shutil.rmtree(d.dir)
+        loaded = False
+    if os.path.exists(d.net):
+        print(f"medchain demo: reusing the data in {a.dir} (make demo ARGS=--reset starts afresh)")
+    else:
+        print(f"medchain demo: creating a new network in {a.dir}")
+        os.makedirs(d.keys, exist_ok=True)
+        d.run("testnet", "init", "--nodes", "1", "--dir", d.net, "--base-port", str(a.port),
+              "--chain-id", "medchain-demo", "--orgs", FOUNDERS)
+    print("medchain demo: starting the network (1 validator; BFT among 4 comes with consensus)")
+    print("  " + d.run("testnet", "start", "--dir", d.net).stdout.strip().replace("\n", "\n  "))
+    try:
+        if not loaded:
+            print("medchain demo: loading the sample consortium")
+            admit(d)
+            docs = doctors(d)
+            patients(d, docs)
+            open(os.path.join(d.dir, "loaded"), "w").close()
+        st = d.get("/v1/status")
+        orgs = d.get("/v1/organizations?limit=100")["items"]
+        print(f"\nmedchain demo is up: chain {st['chain_id']}, height {st['height']}, "
+              f"{len(orgs)} organizations.")
+        print(f"  API         {d.url}/v1/status")
+        print(f"  metrics     {d.url}/metrics")
+        print("  the web portal arrives with the front-door issue; until then use the API/CLI.")
+        print("\nTry:")
+        print(f"  build/medchain query --node {d.url} status")
+        print(f"  build/medchain query --node {d.url} /v1/organizations")
+        print(f"  build/medchain query --node {d.url} block {st['height']}")
+        print(f"  curl -s {d.url}/v1/identities?limit=5")
+        print(f"  build/medchain testnet status --dir {a.dir}/net")
+        print(f"  build/medchain verify --home {a.dir}/net/node0   (after Ctrl-C)")
+        if a.no_wait:
+            return
+        print("\nPress Ctrl-C to stop.")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if not a.no_wait:
+            print("\nmedchain demo: stopping the network")
+            d.run("testnet", "stop", "--dir", d.net, check=False)
+
+
+def on_term(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_term)
+    main()

@@ -1,0 +1,107 @@
+/*
+ * api internals shared by the module's files: the socket-free router the
+ * server and the fuzzer both call, the request counters behind /metrics,
+ * and the JSON rendering of schema records, blocks and errors. Nothing
+ * outside src/api/ includes this, except the module's own unit test and
+ * fuzz target.
+ */
+#ifndef MEDCHAIN_API_INTERNAL_H
+#define MEDCHAIN_API_INTERNAL_H
+
+#include "api/api.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+
+/* ---- the router ------------------------------------------------------------ */
+
+/* One HTTP request as the router sees it: no socket, no library types.
+ * Strings are NUL-terminated and borrowed for the call. */
+struct api_request {
+  const char *method;       /* "GET", "POST", anything a client sent */
+  const char *path;         /* raw path, e.g. "/v1/blocks/7" (not decoded) */
+  const char *query;        /* raw query without '?', or NULL */
+  const char *content_type; /* Content-Type header, or NULL */
+  const uint8_t *body;      /* may be NULL when body_len is 0 */
+  size_t body_len;
+  bool body_oversize; /* the server stopped reading past LIM_HTTP_BODY_MAX */
+};
+
+/* The answer: status, a malloc'd body and a static content type. */
+struct api_reply {
+  int status;
+  char *body; /* NUL-terminated, owned by the reply */
+  size_t len;
+  const char *content_type;
+  const char *route; /* matched route pattern (static), or "unmatched" */
+};
+
+struct api_metrics;
+
+/* Routes req to its handler and fills out. n may be NULL (the fuzzer, unit
+ * tests): routes that need the node then answer UNAVAILABLE after checking
+ * their parameters. m may be NULL (no counting). Never fails: every
+ * outcome, including out of memory, is a reply. Blocks only in POST
+ * /v1/txs?wait=commit. */
+void api_route(struct node *n, struct api_metrics *m, const struct api_request *req,
+               struct api_reply *out);
+void api_reply_free(struct api_reply *r);
+
+/* ---- request counters ------------------------------------------------------ */
+
+/* Route slots: every entry of the route table, plus one for requests that
+ * matched none. Status slots: the statuses the API answers with, plus one
+ * for anything else. */
+#define API_ROUTE_SLOTS 40
+#define API_STATUS_SLOTS 20
+
+struct api_metrics {
+  _Atomic uint64_t counts[API_ROUTE_SLOTS][API_STATUS_SLOTS];
+};
+
+void api_metrics_init(struct api_metrics *m);
+/* Counts one request answered with status on route slot `route`. */
+void api_metrics_count(struct api_metrics *m, size_t route, int status);
+/* Calls fn for every non-zero counter: the route pattern, the status (0 for
+ * "other") and the count. Counters keep moving while this runs; each value
+ * read is a consistent snapshot of that one counter. */
+typedef void (*api_metrics_fn)(void *ctx, const char *route, int status, uint64_t count);
+void api_metrics_each(struct api_metrics *m, api_metrics_fn fn, void *ctx);
+
+/* Route table introspection for the counters: pattern of slot i, or NULL
+ * past the end. */
+const char *api_route_pattern(size_t slot);
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+/* Parses a request body as JSON (JSON_REJECT_DUPLICATES, any top-level
+ * value) and checks its nesting depth against LIM_JSON_DEPTH_MAX with an
+ * explicit, bounded stack. Returns OK with *out owned by the caller, or
+ * ERR_INVALID_JSON. */
+int api_json_parse_body(json_t **out, const uint8_t *body, size_t len) MUST_CHECK;
+/* Nesting depth of v (a scalar is 0) when at most max; max + 1 as soon as
+ * it is deeper. Iterative. */
+size_t api_json_depth(const json_t *v, size_t max);
+
+/* Lower-case hex string of len bytes (NULL on allocation failure). */
+json_t *api_json_hex(const uint8_t *p, size_t len);
+/* A u64 as a JSON integer; above INT64_MAX (which jansson cannot hold) as a
+ * decimal string, so no value is ever rounded. */
+json_t *api_json_u64(uint64_t v);
+/* An encoded schema record as a JSON object, per the rendering rules in
+ * api.h. NULL when val does not decode under schema or on allocation
+ * failure. */
+json_t *api_record_to_json(const struct codec_schema *schema, struct bytes val);
+/* {"error":{"code":NAME,"message":...}} */
+json_t *api_error_json(int err);
+/* Name of a result code: "OK" or the error's stable name. */
+const char *api_result_name(int code);
+
+/* Full block JSON (header, transactions with decoded arguments and result
+ * codes, commit), optionally with "raw". results[i] is the stored result
+ * code of tx i, or -1 when unknown. NULL on allocation failure. */
+json_t *api_block_json(const struct block *b, const int *results, struct bytes raw);
+/* Block summary: height, hash, time_ms, proposer, tx_count. */
+json_t *api_block_summary_json(const struct block *b);
+
+#endif

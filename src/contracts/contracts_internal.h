@@ -1,0 +1,273 @@
+/*
+ * contracts internals: the entity structs that mirror the state schemas,
+ * their load/store through the codec, state key builders, sorted-set
+ * helpers for the IDS/KEYS lists, and the method handlers.
+ *
+ * Entities are copied out of the state into these fixed-size structs as
+ * soon as they are read (state_get's bytes die at the next write), changed
+ * in place, and encoded back whole. Every list field is a set sorted by its
+ * 32-byte id, which is what the codec accepts as canonical.
+ */
+#ifndef MEDCHAIN_CONTRACTS_INTERNAL_H
+#define MEDCHAIN_CONTRACTS_INTERNAL_H
+
+#include "contracts/contracts.h"
+
+/* ---- state keys ----------------------------------------------------------- */
+
+#define CTR_TAG_ORG 'O'
+#define CTR_TAG_IDENTITY 'I'
+#define CTR_TAG_NONCE 'N'
+#define CTR_TAG_KEY 'K'
+#define CTR_TAG_PROPOSAL 'P'
+#define CTR_TAG_CONSENT 'C'
+#define CTR_TAG_RECORD 'R'
+#define CTR_TAG_AUDIT 'A'
+#define CTR_TAG_VALIDATOR 'V'
+#define CTR_TAG_GLOBAL 'G'
+/* Index tables: a lower-case tag, a sub-tag, the owner id, then the entity
+ * id last (after a u64 sequence for audit indexes). */
+#define CTR_TAG_CONSENT_IDX 'c'
+#define CTR_TAG_RECORD_IDX 'r'
+#define CTR_TAG_AUDIT_IDX 'a'
+#define CTR_TAG_IDENTITY_IDX 'i'
+#define CTR_SUB_PATIENT 'p'
+#define CTR_SUB_GRANTEE 'g'
+#define CTR_SUB_RECORD 'r'
+#define CTR_SUB_ORG 'o'
+
+#define CTR_GLOBAL_MEMBERS "members"
+#define CTR_GLOBAL_AUDIT_SEQ "audit_seq"
+
+struct ctr_skey {
+  size_t len;
+  uint8_t b[LIM_STATE_KEY_MAX];
+};
+void ctr_skey_init(struct ctr_skey *k, uint8_t tag);
+void ctr_skey_add(struct ctr_skey *k, const void *p, size_t len);
+void ctr_skey_add_id(struct ctr_skey *k, const struct hash32 *id);
+void ctr_skey_add_u64(struct ctr_skey *k, uint64_t v);
+struct bytes ctr_skey_bytes(const struct ctr_skey *k);
+
+/* Writes an empty-valued index key tag|sub|owner[|seq]|id. */
+int ctr_index_put(struct state *st, uint8_t tag, uint8_t sub, const struct hash32 *owner,
+                  const uint64_t *seq, const struct hash32 *id) MUST_CHECK;
+/* 'G'+name as a u64 (absent = 0). */
+int ctr_counter_get(struct state *st, const char *name, uint64_t *out) MUST_CHECK;
+int ctr_counter_put(struct state *st, const char *name, uint64_t v) MUST_CHECK;
+/* *out = whether key tag+id exists. Returns OK or a store error. */
+int ctr_exists(struct state *st, uint8_t tag, const struct hash32 *id, bool *out) MUST_CHECK;
+/* *used = whether a signing key was ever bound to an identity ('K'). */
+int ctr_key_owner(struct state *st, const struct pubkey *pk, bool *used) MUST_CHECK;
+int ctr_key_put(struct state *st, const struct pubkey *pk, const struct hash32 *owner) MUST_CHECK;
+
+/* ---- entities ------------------------------------------------------------- */
+
+/* A string field copied out of the state, NUL-terminated for convenience. */
+struct ctr_str {
+  uint32_t len;
+  char b[LIM_STR_MAX + 1];
+};
+void ctr_str_set(struct ctr_str *s, struct bytes v);
+void ctr_str_setz(struct ctr_str *s, const char *z);
+bool ctr_str_is(const struct ctr_str *s, const char *z);
+bool ctr_bytes_is(struct bytes b, const char *z);
+bool ctr_str_eq_bytes(const struct ctr_str *s, struct bytes b);
+struct bytes ctr_str_bytes(const struct ctr_str *s);
+
+#define CTR_STATUS_ACTIVE "active"
+#define CTR_STATUS_SUSPENDED "suspended"
+#define CTR_STATUS_REVOKED "revoked"
+#define CTR_STATUS_OPEN "open"
+#define CTR_STATUS_ADMITTED "admitted"
+#define CTR_SCOPE_CATEGORY "category"
+#define CTR_SCOPE_RECORD "record"
+
+struct ctr_key {
+  struct hash32 reader;
+  uint8_t sealed[LIM_SEALED_KEY_BYTES];
+};
+
+struct ctr_org {
+  struct hash32 id;
+  struct ctr_str name;
+  struct ctr_str kind;
+  struct ctr_str status;
+  bool member;
+  uint64_t admitted_height;
+  uint32_t nadmins;
+  struct hash32 admins[LIM_IDS_MAX];
+};
+
+struct ctr_identity {
+  struct hash32 id;
+  struct ctr_str kind;
+  struct hash32 org;
+  struct pubkey sign_pk;
+  struct boxkey box_pk;
+  struct ctr_str status;
+  struct hash32 licence_hash;
+  struct ctr_str role;
+  uint32_t nguardians;
+  struct hash32 guardians[LIM_IDS_MAX];
+  uint64_t created_height;
+};
+
+struct ctr_proposal {
+  struct hash32 id;
+  struct ctr_str name;
+  struct ctr_str kind;
+  struct pubkey admin_pk;
+  struct boxkey admin_box;
+  struct hash32 proposer;
+  uint32_t nvotes;
+  struct hash32 votes[LIM_MEMBERS_MAX];
+  struct ctr_str status;
+  uint64_t created_height;
+};
+
+struct ctr_consent {
+  struct hash32 id;
+  struct hash32 patient;
+  struct hash32 grantee;
+  struct ctr_str scope;
+  struct ctr_str category;
+  struct hash32 record;
+  struct ctr_str purpose;
+  uint64_t expires_ms;
+  struct ctr_str status;
+  struct hash32 granted_by;
+  uint64_t granted_height;
+  uint64_t revoked_height;
+};
+
+struct ctr_record {
+  struct hash32 id;
+  struct hash32 patient;
+  struct hash32 author;
+  struct hash32 org;
+  struct ctr_str category;
+  struct ctr_str fhir_type;
+  struct hash32 content_hash;
+  uint64_t size;
+  uint32_t nkeys;
+  struct ctr_key keys[LIM_KEYS_MAX];
+  uint64_t created_height;
+  uint64_t created_ms;
+  bool erased;
+};
+
+struct ctr_audit {
+  struct hash32 id;
+  uint64_t seq;
+  struct hash32 record;
+  struct hash32 patient;
+  struct hash32 accessor;
+  struct ctr_str purpose;
+  bool emergency;
+  struct hash32 reason_hash;
+  struct hash32 logged_by;
+  struct hash32 org;
+  uint64_t height;
+  uint64_t time_ms;
+};
+
+struct ctr_validator {
+  struct hash32 id;
+  struct pubkey pk;
+  uint64_t power;
+};
+
+/* State table tag of an entity kind. */
+uint8_t ctr_kind_tag(enum ctr_kind kind);
+/* Decodes an entity value into its struct (struct ctr_org for CTR_ORG, ...).
+ * Returns OK or ERR_CORRUPT (the state holds something we never write). */
+int ctr_entity_decode(enum ctr_kind kind, void *out, struct bytes val) MUST_CHECK;
+/* Loads tag+id into out: OK, ERR_NOT_FOUND or ERR_CORRUPT. */
+int ctr_entity_load(struct state *st, enum ctr_kind kind, const struct hash32 *id,
+                    void *out) MUST_CHECK;
+/* Encodes and buffers the entity under tag+its id. Returns OK or a state
+ * error (ERR_OVERSIZE, ERR_LIMIT). */
+int ctr_entity_store(struct state *st, enum ctr_kind kind, const void *in) MUST_CHECK;
+
+/* Typed front ends: the struct pointer names the kind. */
+#define CTR_KIND_OF(p)                                                                             \
+  _Generic((p), struct ctr_org *: CTR_ORG, const struct ctr_org *: CTR_ORG,                        \
+      struct ctr_identity *: CTR_IDENTITY, const struct ctr_identity *: CTR_IDENTITY,              \
+      struct ctr_proposal *: CTR_PROPOSAL, const struct ctr_proposal *: CTR_PROPOSAL,              \
+      struct ctr_consent *: CTR_CONSENT, const struct ctr_consent *: CTR_CONSENT,                  \
+      struct ctr_record *: CTR_RECORD, const struct ctr_record *: CTR_RECORD,                      \
+      struct ctr_audit *: CTR_AUDIT, const struct ctr_audit *: CTR_AUDIT,                          \
+      struct ctr_validator *: CTR_VALIDATOR, const struct ctr_validator *: CTR_VALIDATOR)
+#define ctr_load(st, id, out) ctr_entity_load((st), CTR_KIND_OF(out), (id), (out))
+#define ctr_store(st, in) ctr_entity_store((st), CTR_KIND_OF(in), (in))
+
+/* ---- sorted sets ---------------------------------------------------------- */
+
+bool ctr_ids_has(const struct hash32 *v, uint32_t n, const struct hash32 *id);
+/* OK, ERR_EXISTS or ERR_LIMIT (n == cap). */
+int ctr_ids_insert(struct hash32 *v, uint32_t *n, uint32_t cap, const struct hash32 *id) MUST_CHECK;
+/* OK or ERR_NOT_FOUND. */
+int ctr_ids_remove(struct hash32 *v, uint32_t *n, const struct hash32 *id) MUST_CHECK;
+/* Inserts or replaces by reader; OK or ERR_LIMIT. */
+int ctr_keys_put(struct ctr_key *v, uint32_t *n, uint32_t cap, const struct ctr_key *k) MUST_CHECK;
+/* Removes the reader's key if present. */
+void ctr_keys_remove(struct ctr_key *v, uint32_t *n, const struct hash32 *reader);
+bool ctr_keys_has(const struct ctr_key *v, uint32_t n, const struct hash32 *reader);
+
+/* ---- calls ---------------------------------------------------------------- */
+
+/* One call in progress: its inputs and the sender loaded once. */
+struct ctr_ctx {
+  struct state *st;
+  const struct tx *tx;
+  const struct ledger_env *env;
+  struct ctr_identity sender;
+  struct ctr_org sender_org;
+};
+
+typedef int (*ctr_handler_fn)(struct ctr_ctx *c, const struct codec_value *args);
+
+/* The handler behind contract.method. Returns OK, ERR_UNKNOWN_CONTRACT or
+ * ERR_UNKNOWN_METHOD; *m and *fn are set on OK. */
+int ctr_method_resolve(struct bytes contract, struct bytes method, const struct ctr_method **m,
+                       ctr_handler_fn *fn) MUST_CHECK;
+
+/* Sender's role checks (ctr_call already made sure the sender and its
+ * organization are active). */
+bool ctr_sender_is(const struct ctr_ctx *c, const char *role);
+
+/* True when id is the patient itself or one of its guardians. */
+bool ctr_patient_speaks(const struct ctr_identity *patient, const struct hash32 *id);
+
+/* Shared by records.anchor and ctr_consent_check: scans the patient's
+ * consents for one held by any of grantees[n] that covers record rec_id
+ * (or, for any record, the category), for purpose (empty = any). Returns
+ * OK (a live one), ERR_CONSENT_REVOKED, ERR_CONSENT_EXPIRED,
+ * ERR_CONSENT_REQUIRED or a store error. rec_id NULL: category scope only. */
+int ctr_consent_find(struct state *st, const struct hash32 *patient, const struct hash32 *grantees,
+                     size_t n, const struct hash32 *rec_id, struct bytes category,
+                     struct bytes purpose, uint64_t now_ms) MUST_CHECK;
+
+bool ctr_org_kind_ok(struct bytes kind);
+
+/* Creates an organization with its first admin (genesis and admission). */
+int ctr_org_found(struct state *st, struct bytes name, struct bytes kind,
+                  const struct pubkey *admin_pk, const struct boxkey *admin_box,
+                  uint64_t height) MUST_CHECK;
+
+int ctr_gov_propose(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_gov_vote(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_id_register(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_id_enrol(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_id_rotate(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_id_suspend(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_id_reinstate(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_id_guardian(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_consent_grant(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_consent_revoke(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_rec_anchor(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_rec_erase(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_audit_log(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+
+#endif

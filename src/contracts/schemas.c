@@ -1,0 +1,224 @@
+/*
+ * schemas — the chain's data model as tables: the schema of every state
+ * entity, the argument schema of every method, and the method table that
+ * the executor dispatches on and that the CLI, the API and the portal read
+ * to build and render calls.
+ *
+ * Field order is the encoding; changing a table changes the protocol. The
+ * method table is a plain array searched linearly (a few dozen entries):
+ * no hashing, so its order is the documented order.
+ */
+#include "contracts/contracts_internal.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define F_ID(n) {n, CODEC_ID, 0}
+#define F_PK(n) {n, CODEC_PUBKEY, 0}
+#define F_U64(n) {n, CODEC_U64, 0}
+#define F_BOOL(n) {n, CODEC_BOOL, 0}
+#define F_STR(n, m) {n, CODEC_STR, m}
+#define F_IDS(n, m) {n, CODEC_IDS, m}
+#define F_KEYS(n) {n, CODEC_KEYS, LIM_KEYS_MAX}
+#define SCHEMA(var, label, fields)                                                                 \
+  static const struct codec_schema var = {label, (uint8_t)ARRAY_LEN(fields), fields}
+
+/* ---- entities ------------------------------------------------------------- */
+
+static const struct codec_field org_fields[] = {
+    F_ID("id"),       F_STR("name", 128),          F_STR("kind", 32),
+    F_STR("status", 16), F_BOOL("member"),          F_U64("admitted_height"),
+    F_IDS("admins", LIM_IDS_MAX),
+};
+static const struct codec_field identity_fields[] = {
+    F_ID("id"),           F_STR("kind", 16),  F_ID("org"),  F_PK("sign_pk"),
+    F_PK("box_pk"),       F_STR("status", 16), F_ID("licence_hash"), F_STR("role", 64),
+    F_IDS("guardians", LIM_IDS_MAX), F_U64("created_height"),
+};
+/* Votes name member organizations. With the longest name a proposal entry
+ * holds at most (LIM_STATE_VALUE_MAX - 326) / 32 = 117 votes, which the
+ * two-thirds rule needs at 175 members: beyond that a vote fails with
+ * OVERSIZE from state_put (changing nothing) rather than corrupting. */
+static const struct codec_field proposal_fields[] = {
+    F_ID("id"),          F_STR("name", 128), F_STR("kind", 32),
+    F_PK("admin_pk"),    F_PK("admin_box"),  F_ID("proposer"),
+    F_IDS("votes", LIM_MEMBERS_MAX), F_STR("status", 16), F_U64("created_height"),
+};
+static const struct codec_field consent_fields[] = {
+    F_ID("id"),          F_ID("patient"),      F_ID("grantee"),       F_STR("scope", 16),
+    F_STR("category", 64), F_ID("record"),     F_STR("purpose", 32),  F_U64("expires_ms"),
+    F_STR("status", 16), F_ID("granted_by"),   F_U64("granted_height"), F_U64("revoked_height"),
+};
+static const struct codec_field record_fields[] = {
+    F_ID("id"),           F_ID("patient"),          F_ID("author"),      F_ID("org"),
+    F_STR("category", 64), F_STR("fhir_type", 64),  F_ID("content_hash"), F_U64("size"),
+    F_KEYS("keys"),       F_U64("created_height"),  F_U64("created_ms"),  F_BOOL("erased"),
+};
+static const struct codec_field audit_fields[] = {
+    F_ID("id"),        F_U64("seq"),          F_ID("record"),     F_ID("patient"),
+    F_ID("accessor"),  F_STR("purpose", 32),  F_BOOL("emergency"), F_ID("reason_hash"),
+    F_ID("logged_by"), F_ID("org"),           F_U64("height"),    F_U64("time_ms"),
+};
+static const struct codec_field validator_fields[] = {
+    F_ID("id"),
+    F_PK("pk"),
+    F_U64("power"),
+};
+
+SCHEMA(org_schema, "organization", org_fields);
+SCHEMA(identity_schema, "identity", identity_fields);
+SCHEMA(proposal_schema, "proposal", proposal_fields);
+SCHEMA(consent_schema, "consent", consent_fields);
+SCHEMA(record_schema, "record", record_fields);
+SCHEMA(audit_schema, "audit", audit_fields);
+SCHEMA(validator_schema, "validator", validator_fields);
+
+static const struct codec_schema *const kind_schemas[CTR_KIND_COUNT_] = {
+    [CTR_ORG] = &org_schema,         [CTR_IDENTITY] = &identity_schema,
+    [CTR_PROPOSAL] = &proposal_schema, [CTR_CONSENT] = &consent_schema,
+    [CTR_RECORD] = &record_schema,   [CTR_AUDIT] = &audit_schema,
+    [CTR_VALIDATOR] = &validator_schema,
+};
+
+const struct codec_schema *ctr_kind_schema(enum ctr_kind kind) {
+  assert(kind >= 0 && kind < CTR_KIND_COUNT_);
+  return kind_schemas[kind];
+}
+
+const char *ctr_kind_name(enum ctr_kind kind) {
+  assert(kind >= 0 && kind < CTR_KIND_COUNT_);
+  return kind_schemas[kind]->name;
+}
+
+/* ---- method arguments ----------------------------------------------------- */
+
+static const struct codec_field propose_args[] = {
+    F_STR("name", 128),
+    F_STR("kind", 32),
+    F_PK("admin_pk"),
+    F_PK("admin_box"),
+};
+static const struct codec_field vote_args[] = {F_ID("proposal")};
+static const struct codec_field register_args[] = {
+    F_STR("kind", 16), F_PK("sign_pk"), F_PK("box_pk"), F_ID("licence_hash"), F_STR("role", 64),
+};
+static const struct codec_field keys_args[] = {F_PK("sign_pk"), F_PK("box_pk")};
+static const struct codec_field target_args[] = {F_ID("id")};
+static const struct codec_field guardian_args[] = {F_ID("guardian"), F_BOOL("active")};
+static const struct codec_field grant_args[] = {
+    F_ID("patient"),      F_ID("grantee"),       F_STR("scope", 16), F_STR("category", 64),
+    F_ID("record"),       F_STR("purpose", 32),  F_U64("expires_ms"), F_KEYS("keys"),
+};
+static const struct codec_field revoke_args[] = {F_ID("consent")};
+static const struct codec_field anchor_args[] = {
+    F_ID("record"),       F_ID("patient"), F_STR("category", 64), F_STR("fhir_type", 64),
+    F_ID("content_hash"), F_U64("size"),   F_KEYS("keys"),
+};
+static const struct codec_field erase_args[] = {F_ID("record")};
+static const struct codec_field log_args[] = {
+    F_ID("record"), F_ID("accessor"), F_STR("purpose", 32), F_BOOL("emergency"),
+    F_ID("reason_hash"),
+};
+
+SCHEMA(propose_schema, "governance.propose_member", propose_args);
+SCHEMA(vote_schema, "governance.vote", vote_args);
+SCHEMA(register_schema, "identity.register", register_args);
+SCHEMA(enrol_schema, "identity.enrol_patient", keys_args);
+SCHEMA(rotate_schema, "identity.rotate_key", keys_args);
+SCHEMA(suspend_schema, "identity.suspend", target_args);
+SCHEMA(reinstate_schema, "identity.reinstate", target_args);
+SCHEMA(guardian_schema, "identity.set_guardian", guardian_args);
+SCHEMA(grant_schema, "consent.grant", grant_args);
+SCHEMA(revoke_schema, "consent.revoke", revoke_args);
+SCHEMA(anchor_schema, "records.anchor", anchor_args);
+SCHEMA(erase_schema, "records.erase", erase_args);
+SCHEMA(log_schema, "audit.log", log_args);
+
+/* ---- the method table ----------------------------------------------------- */
+
+struct method_row {
+  struct ctr_method pub; /* first: ctr_method_at hands out &row->pub */
+  ctr_handler_fn fn;
+};
+
+static const struct method_row methods[] = {
+    {{"governance", "propose_member", &propose_schema, "admin of a member organization",
+      "Proposes a new member organization with its first admin; the proposer's vote counts."},
+     ctr_gov_propose},
+    {{"governance", "vote", &vote_schema, "admin of a member organization",
+      "Votes for an open proposal; two thirds of the members admit it."},
+     ctr_gov_vote},
+    {{"identity", "register", &register_schema, "admin of an organization",
+      "Registers an admin, practitioner (salted licence hash) or auditor of the organization."},
+     ctr_id_register},
+    {{"identity", "enrol_patient", &enrol_schema, "admin or practitioner of an organization",
+      "Enrols a patient who holds their own keys."},
+     ctr_id_enrol},
+    {{"identity", "rotate_key", &rotate_schema, "any identity, for itself",
+      "Replaces the sender's signing and encryption keys; the id stays."},
+     ctr_id_rotate},
+    {{"identity", "suspend", &suspend_schema, "admin of the identity's organization",
+      "Suspends an identity; an organization keeps at least one active admin."},
+     ctr_id_suspend},
+    {{"identity", "reinstate", &reinstate_schema, "admin of the identity's organization",
+      "Reinstates a suspended identity."},
+     ctr_id_reinstate},
+    {{"identity", "set_guardian", &guardian_schema, "patient",
+      "Adds or removes a guardian who may act for the patient."},
+     ctr_id_guardian},
+    {{"consent", "grant", &grant_schema, "patient or guardian",
+      "Grants an identity or organization access to a category or a record, for a purpose, "
+      "until an expiry."},
+     ctr_consent_grant},
+    {{"consent", "revoke", &revoke_schema, "patient or guardian",
+      "Revokes a consent and, for a record, removes the grantee's sealed key."},
+     ctr_consent_revoke},
+    {{"records", "anchor", &anchor_schema, "practitioner",
+      "Anchors an encrypted off-chain record with its data key sealed to each reader."},
+     ctr_rec_anchor},
+    {{"records", "erase", &erase_schema, "patient or guardian",
+      "Erases a record: its keys are destroyed and a tombstone remains."},
+     ctr_rec_erase},
+    {{"audit", "log", &log_schema, "admin of an organization, or the accessor",
+      "Logs an access to a record (who, what, when, why; emergency flagged)."},
+     ctr_audit_log},
+};
+
+size_t ctr_method_count(void) {
+  return ARRAY_LEN(methods);
+}
+
+const struct ctr_method *ctr_method_at(size_t i) {
+  if (i >= ARRAY_LEN(methods)) {
+    return NULL;
+  }
+  return &methods[i].pub;
+}
+
+int ctr_method_resolve(struct bytes contract, struct bytes method, const struct ctr_method **m,
+                       ctr_handler_fn *fn) {
+  assert(m != NULL && fn != NULL);
+  bool contract_known = false;
+  for (size_t i = 0; i < ARRAY_LEN(methods); i++) {
+    if (!ctr_bytes_is(contract, methods[i].pub.contract)) {
+      continue;
+    }
+    contract_known = true;
+    if (ctr_bytes_is(method, methods[i].pub.method)) {
+      *m = &methods[i].pub;
+      *fn = methods[i].fn;
+      assert(*fn != NULL);
+      return OK;
+    }
+  }
+  return contract_known ? ERR_UNKNOWN_METHOD : ERR_UNKNOWN_CONTRACT;
+}
+
+const struct ctr_method *ctr_method_find(struct bytes contract, struct bytes method) {
+  const struct ctr_method *m = NULL;
+  ctr_handler_fn fn = NULL;
+  if (ctr_method_resolve(contract, method, &m, &fn) != OK) {
+    return NULL;
+  }
+  return m;
+}
