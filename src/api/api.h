@@ -27,27 +27,36 @@
 
 struct api_server;
 
-/* Starts serving n on host:port (host must be a numeric IPv4 address).
- * Returns OK, ERR_IO (address in use, ...). */
+/* Starts serving n on host:port (host must be a numeric IPv4 address; port
+ * 0 picks a free one, see api_server_port). Returns OK, ERR_CONFIG (host
+ * not an IPv4 address), ERR_IO (address in use, ...), ERR_NOMEM. */
 int api_server_start(struct api_server **out, struct node *n, const char *host,
                      uint16_t port) MUST_CHECK;
-/* Stops accepting, waits for in-flight requests, frees. NULL is a no-op. */
+/* The port the server listens on (the chosen one when started with 0). */
+uint16_t api_server_port(const struct api_server *s);
+/* Stops accepting, waits for in-flight requests, frees. NULL is a no-op.
+ * A request blocked in ?wait=commit returns when the node stops (node_stop
+ * wakes it) or its timeout passes: stop the node first for a quick exit. */
 void api_server_stop(struct api_server *s);
 
 /* ---- client --------------------------------------------------------------- */
 
 struct api_client;
 struct api_response {
-  long status;  /* HTTP status; 0 when no answer */
-  char *body;   /* NUL-terminated, owned by the response */
+  long status; /* HTTP status; 0 when no answer */
+  char *body;  /* NUL-terminated, owned by the response */
   size_t len;
 };
 
-/* base_url like "http://127.0.0.1:26657". */
+/* base_url like "http://127.0.0.1:26657". One client serves one thread at
+ * a time; it keeps its connection alive between requests. */
 int api_client_create(struct api_client **out, const char *base_url) MUST_CHECK;
 void api_client_destroy(struct api_client *c);
-/* GET base_url + path. ERR_UNAVAILABLE when the node cannot be reached,
- * OK otherwise (whatever the HTTP status). */
+/* GET base_url + path. Blocks (connect timeout 5 s, total 70 s).
+ * ERR_UNAVAILABLE when the node cannot be reached, ERR_TIMEOUT when it does
+ * not answer in time, ERR_OVERSIZE for a body over 64 MiB, OK otherwise
+ * (whatever the HTTP status). *out is owned by the caller
+ * (api_response_free), zeroed on error. */
 int api_client_get(struct api_client *c, const char *path, struct api_response *out) MUST_CHECK;
 int api_client_post(struct api_client *c, const char *path, const char *content_type,
                     const uint8_t *body, size_t len, struct api_response *out) MUST_CHECK;
@@ -67,8 +76,11 @@ int api_args_from_strings(const struct codec_schema *schema, int argc, char *con
                           size_t errlen) MUST_CHECK;
 /* JSON object text of an encoded record (malloc'd; NULL on decode error). */
 char *api_record_json(const struct codec_schema *schema, struct bytes val);
-/* Looks up a dotted path ("error.code", "height") in JSON text and copies a
- * string value, or the decimal text of a number, into out. */
+/* Looks up a dotted path ("error.code", "height", "items.0.id": a decimal
+ * segment indexes an array) in JSON text and copies a string value, the
+ * decimal text of a number, or "true"/"false"/"null", into out. Returns OK,
+ * ERR_INVALID_JSON, ERR_NOT_FOUND (no such path, or an object or array
+ * there), ERR_OVERSIZE (out too small). */
 int api_json_lookup(const char *json, const char *path, char *out, size_t cap) MUST_CHECK;
 /* Re-indents JSON text for people (malloc'd; NULL if not JSON). */
 char *api_json_pretty(const char *json);

@@ -9,6 +9,7 @@
 #define MEDCHAIN_API_INTERNAL_H
 
 #include "api/api.h"
+#include "contracts/contracts.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -103,5 +104,74 @@ const char *api_result_name(int code);
 json_t *api_block_json(const struct block *b, const int *results, struct bytes raw);
 /* Block summary: height, hash, time_ms, proposer, tx_count. */
 json_t *api_block_summary_json(const struct block *b);
+
+/* ---- handlers --------------------------------------------------------------- */
+
+#define API_QUERY_MAX 16  /* parameters in one query string */
+#define API_PARAM_MAX 128 /* bytes of one {path} parameter */
+
+/* A parsed query string: percent-decoded keys and values in buf. */
+struct api_query {
+  size_t n;
+  char *key[API_QUERY_MAX];
+  char *val[API_QUERY_MAX];
+  char *buf;
+};
+
+/* What a handler sees and fills. It returns OK with its answer in json
+ * (status 200 unless it sets another), or in text/content_type for a
+ * non-JSON answer; or an error code, and then json, when set, is an object
+ * of extra fields merged into the error body. */
+struct api_ctx {
+  struct node *node; /* NULL: answer UNAVAILABLE once parameters check */
+  struct api_metrics *metrics;
+  const struct api_request *req;
+  const void *arg;               /* the route's argument */
+  char param[API_PARAM_MAX + 1]; /* the {...} path segment, or "" */
+  struct api_query query;
+  int status;
+  json_t *json;
+  char *text; /* malloc'd */
+  size_t text_len;
+  const char *content_type;
+};
+typedef int (*api_handler_fn)(struct api_ctx *c);
+
+/* Query helpers: a parameter's decoded value, or NULL when absent. */
+const char *api_query_get(const struct api_ctx *c, const char *key);
+/* Parsers of optional parameters: OK with *present false when absent,
+ * BAD_REQUEST when present but invalid. */
+int api_query_u64(const struct api_ctx *c, const char *key, uint64_t *out,
+                  bool *present) MUST_CHECK;
+int api_query_id(const struct api_ctx *c, const char *key, struct hash32 *out,
+                 bool *present) MUST_CHECK;
+/* ?limit: default 50, 1..LIM_PAGE_MAX. */
+int api_query_limit(const struct api_ctx *c, uint32_t *limit) MUST_CHECK;
+/* The path parameter as a 32-byte hex id; BAD_REQUEST otherwise. */
+int api_param_id(const struct api_ctx *c, struct hash32 *out) MUST_CHECK;
+/* Opens a read view: UNAVAILABLE without a node. */
+int api_view_open(const struct api_ctx *c, struct node_view **out) MUST_CHECK;
+
+/* Entity routes: one spec per kind, the route table points at them. */
+struct api_entity {
+  enum ctr_kind kind;
+  bool with_nonce; /* identities also show their next nonce */
+  const char *filter_keys[3];
+  enum ctr_filter filters[3];
+};
+extern const struct api_entity api_entities[CTR_KIND_COUNT_];
+
+int api_h_health(struct api_ctx *c) MUST_CHECK;
+int api_h_metrics(struct api_ctx *c) MUST_CHECK;
+int api_h_methods(struct api_ctx *c) MUST_CHECK;
+int api_h_status(struct api_ctx *c) MUST_CHECK;
+int api_h_blocks(struct api_ctx *c) MUST_CHECK;
+int api_h_block(struct api_ctx *c) MUST_CHECK;
+int api_h_block_latest(struct api_ctx *c) MUST_CHECK;
+int api_h_state_proof(struct api_ctx *c) MUST_CHECK;
+int api_h_tx_submit(struct api_ctx *c) MUST_CHECK;
+int api_h_tx_get(struct api_ctx *c) MUST_CHECK;
+int api_h_entity_list(struct api_ctx *c) MUST_CHECK;
+int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 
 #endif

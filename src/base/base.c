@@ -31,9 +31,15 @@ static const struct err_row *err_row(int err) {
   return &err_rows[err];
 }
 
-const char *err_name(int err) { return err_row(err)->name; }
-const char *err_str(int err) { return err_row(err)->msg; }
-int err_http_status(int err) { return err_row(err)->http; }
+const char *err_name(int err) {
+  return err_row(err)->name;
+}
+const char *err_str(int err) {
+  return err_row(err)->msg;
+}
+int err_http_status(int err) {
+  return err_row(err)->http;
+}
 
 int err_from_name(const char *name) {
   for (int i = 0; i < ERR_COUNT_; i++) {
@@ -103,7 +109,9 @@ int base_hex_decode_var(uint8_t *out, size_t cap, size_t *out_len, const char *h
   return OK;
 }
 
-void base_hash_hex(char out[65], const struct hash32 *h) { base_hex_encode(out, h->b, 32); }
+void base_hash_hex(char out[65], const struct hash32 *h) {
+  base_hex_encode(out, h->b, 32);
+}
 
 bool base_hash_eq(const struct hash32 *a, const struct hash32 *b) {
   return memcmp(a->b, b->b, 32) == 0;
@@ -212,7 +220,6 @@ void base_log(enum base_log_level lvl, const char *module, const char *fmt, ...)
     fprintf(stderr, "{\"ts\":\"%s.%03uZ\",\"level\":\"%s\",\"module\":\"%s\",\"msg\":\"%s\"}\n", ts,
             (unsigned)(now % 1000), names[lvl], module, msg);
   } else {
-    fprintf(stderr, "%s.%03uZ %-5s %-8s %s\n", ts, (unsigned)(now % 1000), names[lvl], module,
-            msg);
+    fprintf(stderr, "%s.%03uZ %-5s %-8s %s\n", ts, (unsigned)(now % 1000), names[lvl], module, msg);
   }
 }

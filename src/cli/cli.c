@@ -19,7 +19,8 @@
 #include <string.h>
 
 static const struct cli_command cli_commands[] = {
-    {"keygen", cli_cmd_keygen, "medchain keygen --out FILE [--no-passphrase] [--seed HEX32] [--json]",
+    {"keygen", cli_cmd_keygen,
+     "medchain keygen --out FILE [--no-passphrase] [--seed HEX32] [--json]",
      "write a new keystore and print the identity's id and public keys"},
     {"testnet", cli_cmd_testnet,
      "medchain testnet init --nodes N --dir DIR [--base-port P] [--chain-id ID]\n"
@@ -36,20 +37,22 @@ static const struct cli_command cli_commands[] = {
      "sign a contract call, submit it and wait for its commit"},
     {"query", cli_cmd_query,
      "medchain query --node URL [--json] PATH\n"
-     "medchain query --node URL status | methods | block H | tx HASH | identity ID | org ID\n"
-     "medchain query --node URL consents --patient ID | records --patient ID\n"
+     "medchain query --node URL status | methods | orgs | validators\n"
+     "medchain query --node URL block H | tx HASH | identity ID | org ID\n"
+     "medchain query --node URL consents --patient ID|--grantee ID | records --patient ID\n"
      "medchain query --node URL audit --patient ID | audit --record ID",
      "read the chain and state through a node's HTTP API"},
     {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",
      "re-verify every block, signature and state root of a node's data offline"},
-    {"bench", cli_cmd_bench,
-     "medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]",
+    {"bench", cli_cmd_bench, "medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]",
      "measure committed transactions per second on a throwaway local network"},
     {"version", cli_cmd_version, "medchain version [--json]", "print the version"},
     {"help", cli_cmd_help, "medchain help [COMMAND]", "list the commands, or show one's usage"},
 };
 
-size_t cli_command_count(void) { return ARRAY_LEN(cli_commands); }
+size_t cli_command_count(void) {
+  return ARRAY_LEN(cli_commands);
+}
 
 const struct cli_command *cli_command_at(size_t i) {
   if (i >= ARRAY_LEN(cli_commands)) {
@@ -67,8 +70,19 @@ const struct cli_command *cli_command_find(const char *name) {
   return NULL;
 }
 
+void cli_print_usage(FILE *f, const struct cli_command *cmd) {
+  const char *line = cmd->usage;
+  bool first = true;
+  while (*line != '\0') {
+    size_t len = strcspn(line, "\n");
+    fprintf(f, "%s%.*s\n", first ? "usage: " : "       ", (int)len, line);
+    first = false;
+    line += len + (line[len] == '\n' ? 1 : 0);
+  }
+}
+
 __attribute__((format(printf, 2, 0))) static void cli_vfail(const char *code, const char *fmt,
-                                                             va_list ap) {
+                                                            va_list ap) {
   char msg[1024];
   vsnprintf(msg, sizeof(msg), fmt, ap);
   fprintf(stderr, "medchain: %s: %s\n", code, msg);
@@ -82,6 +96,21 @@ int cli_fail(int err, const char *fmt, ...) {
     va_start(ap, fmt);
     cli_vfail(err_name(err), fmt, ap);
     va_end(ap);
+  }
+  return cli_exit_code(err == OK ? ERR_INTERNAL : err);
+}
+
+int cli_report(int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cli_vfail(err_name(err), fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+int cli_exit_code(int err) {
+  if (err == OK) {
+    return CLI_EXIT_OK;
   }
   return err == ERR_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
@@ -98,14 +127,14 @@ int cli_usage(const char *command, const char *fmt, ...) {
   va_end(ap);
   const struct cli_command *cmd = cli_command_find(command);
   if (cmd != NULL) {
-    fprintf(stderr, "usage: %s\n", cmd->usage);
+    cli_print_usage(stderr, cmd);
   }
   return CLI_EXIT_USAGE;
 }
 
 int cli_main(int argc, char **argv) {
   if (argc < 2) {
-    (void)cli_cmd_help(1, argv);
+    fprintf(stderr, "usage: medchain <command> [options]; 'medchain help' lists the commands\n");
     return CLI_EXIT_USAGE;
   }
   const char *name = argv[1];
@@ -121,12 +150,9 @@ int cli_main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   if (cmd->run != cli_cmd_help && cli_wants_help(argc - 1, argv + 1)) {
-    printf("usage: %s\n", cmd->usage);
+    cli_print_usage(stdout, cmd);
     return CLI_EXIT_OK;
   }
-  /* Everything the commands print is line-oriented; make sure a pipe or a
-   * log file sees each line as soon as it is written. */
-  setvbuf(stdout, NULL, _IOLBF, 0);
   if (cry_init() != OK) {
     return cli_fail(ERR_INTERNAL, "the crypto library failed to initialize");
   }

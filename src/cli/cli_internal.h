@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "base/base.h"
+#include "contracts/contracts.h"
 #include "crypto/crypto.h"
 #include "ledger/ledger.h"
 #include "node/node.h"
@@ -42,6 +43,9 @@ struct cli_command {
 size_t cli_command_count(void);
 const struct cli_command *cli_command_at(size_t i);
 const struct cli_command *cli_command_find(const char *name);
+/* Prints a command's synopsis: "usage: " before the first line, the same
+ * indent before the others. */
+void cli_print_usage(FILE *f, const struct cli_command *cmd);
 
 int cli_cmd_keygen(int argc, char **argv);
 int cli_cmd_testnet(int argc, char **argv);
@@ -59,6 +63,11 @@ int cli_cmd_help(int argc, char **argv);
  * code's own sentence when fmt is NULL) and returns the exit code for err:
  * CLI_EXIT_USAGE for ERR_USAGE, CLI_EXIT_FAIL otherwise. */
 int cli_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the same line and returns err itself, for helpers that return
+ * error codes to a command rather than exit codes. */
+int cli_report(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The exit code for an error code: 0 for OK, 2 for ERR_USAGE, else 1. */
+int cli_exit_code(int err);
 /* The same line with a code given by name (an error the server sent). */
 int cli_fail_named(const char *code, const char *msg);
 /* Usage error for a command: the message, then its synopsis; returns 2. */
@@ -172,10 +181,34 @@ int cli_http_error(const struct api_response *r, char *code, size_t ccap, char *
 int cli_http_get_ok(struct api_client *c, const char *path, struct api_response *r) MUST_CHECK;
 /* GET /v1/status: height and chain id (chain_id may be NULL). Quiet:
  * returns ERR_UNAVAILABLE or the server's error without printing. */
-int cli_node_status(struct api_client *c, uint64_t *height, char *chain_id,
-                    size_t ccap) MUST_CHECK;
+int cli_node_status(struct api_client *c, uint64_t *height, char *chain_id, size_t ccap) MUST_CHECK;
+/* Writes an answer's body to stdout with exactly one final newline. */
+void cli_print_body(const char *body);
 /* A JSON number field of body as u64. */
 int cli_json_u64(const char *body, const char *path, uint64_t *out) MUST_CHECK;
+
+/* ---- transactions (cmd_tx.c) ---------------------------------------------- */
+
+/* Signs a call of m with args as the identity of k (sender = its id, key =
+ * its signing key) for chain_id with nonce, into out[cap]. */
+int cli_tx_make(const struct cry_keys *k, const char *chain_id, uint64_t nonce,
+                const struct ctr_method *m, const uint8_t *args, size_t args_len, uint8_t *out,
+                size_t cap, size_t *out_len) MUST_CHECK;
+/* The POST /v1/txs body for an encoded transaction: {"tx":"<hex>"}.
+ * Returns a malloc'd string, NULL when out of memory. */
+char *cli_tx_body(const uint8_t *tx, size_t len);
+/* What the node answered to a submission. */
+struct cli_tx_result {
+  int err;        /* OK, or the rejection / result code (ERR_INTERNAL if unknown) */
+  char code[64];  /* stable name of err, as the node spelled it */
+  char msg[256];  /* the node's message when not OK */
+  bool committed; /* height and index are known */
+  uint64_t height;
+  uint64_t index;
+};
+/* Reads a POST /v1/txs answer: an HTTP error document is a rejection; a
+ * success names where the transaction landed and its result code. */
+void cli_tx_result_parse(const struct api_response *r, struct cli_tx_result *out);
 
 /* ---- processes (cli_proc.c) -------------------------------------------------- */
 

@@ -105,6 +105,7 @@ void codec_reader_fail(struct codec_reader *r, int err) {
 
 struct bytes codec_take(struct codec_reader *r, size_t n) {
   struct bytes out = {NULL, 0};
+  assert(r->ptr != NULL || r->len == 0);
   assert(r->pos <= r->len);
   if (r->err != OK) {
     return out;

@@ -113,7 +113,8 @@ struct codec_value {
 int codec_record_decode(const struct codec_schema *schema, struct codec_value *vals,
                         const uint8_t *buf, size_t len) MUST_CHECK;
 /* Encodes vals (types must match the schema: a mismatch is a bug) into out.
- * Returns OK, ERR_OVERSIZE (a field over its max, or out too small). */
+ * Returns OK, ERR_OVERSIZE (a field over its max, or out too small) or
+ * ERR_NONCANONICAL (bool > 1, non-printable string, unsorted ids/keys). */
 int codec_record_encode(const struct codec_schema *schema, const struct codec_value *vals,
                         uint8_t *out, size_t cap, size_t *out_len) MUST_CHECK;
 /* Index of the field called name, or -1. */
@@ -158,8 +159,8 @@ void codec_tx_hash(struct hash32 *out, const uint8_t *encoded, size_t len);
 #define CODEC_BLOCK_VERSION 1
 struct block_header {
   struct bytes chain_id;
-  uint64_t height;   /* 1 for the first block after genesis */
-  uint64_t time_ms;  /* proposer's time, strictly increasing */
+  uint64_t height;                /* 1 for the first block after genesis */
+  uint64_t time_ms;               /* proposer's time, strictly increasing */
   struct hash32 prev_hash;        /* hash of block height-1; genesis hash at 1 */
   struct hash32 last_commit_hash; /* hash of the commit of block height-1 */
   struct hash32 tx_root;          /* Merkle root of the tx ids */
@@ -216,9 +217,9 @@ int codec_block_encode(const struct block *b, uint8_t *out, size_t cap, size_t *
 int codec_block_decode(struct block *b, const uint8_t *buf, size_t len) MUST_CHECK;
 
 /* Merkle tree hash of RFC 6962 (section 2.1) with tagged hashes:
- * leaf = H("medchain.leaf.v1" || item), node = H("medchain.node.v1" || left
- * || right), and a tree of n > 1 leaves splits at the largest power of two
- * below n. The root of zero leaves is all zeroes. */
+ * leaf = cry_hash_tagged("medchain.leaf.v1", item), node =
+ * cry_hash_tagged("medchain.node.v1", left || right), and a tree of n > 1 leaves splits at the
+ * largest power of two below n. The root of zero leaves is all zeroes. */
 void codec_merkle_root(struct hash32 *out, const struct hash32 *leaves, size_t n);
 
 #endif

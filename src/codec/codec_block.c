@@ -30,7 +30,7 @@
 #define COMMIT_BYTES_MAX (8 + 4 + 32 + 2 + LIM_VALIDATORS_MAX * COMMIT_SIG_BYTES)
 #define VOTE_BYTES_MAX (1 + 4 + LIM_CHAIN_ID_MAX + 8 + 4 + 32)
 #define BLOCK_BYTES_MAX                                                                            \
-  ((size_t)HEADER_BYTES_MAX + 4 + (size_t)LIM_BLOCK_TXS_MAX * (4 + LIM_TX_BYTES_MAX) +            \
+  ((size_t)HEADER_BYTES_MAX + 4 + (size_t)LIM_BLOCK_TXS_MAX * (4 + LIM_TX_BYTES_MAX) +             \
    COMMIT_BYTES_MAX)
 /* A block whose parts are all within their limits always fits the block
  * limit, so the total-size rule only ever rejects garbage. */
@@ -83,8 +83,7 @@ static void header_write(struct codec_writer *w, const struct block_header *h) {
   codec_put_u32(w, h->tx_count);
 }
 
-int codec_header_encode(const struct block_header *h, uint8_t *out, size_t cap,
-                        size_t *out_len) {
+int codec_header_encode(const struct block_header *h, uint8_t *out, size_t cap, size_t *out_len) {
   assert(h != NULL);
   assert(out_len != NULL);
   int rc = header_check(h);

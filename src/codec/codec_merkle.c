@@ -38,7 +38,7 @@ void codec_merkle_root(struct hash32 *out, const struct hash32 *leaves, size_t n
     return;
   }
   struct hash32 stack[STACK_MAX];
-  unsigned height[STACK_MAX];
+  unsigned height[STACK_MAX] = {0};
   size_t depth = 0;
   for (size_t i = 0; i < n; i++) {
     struct hash32 h;

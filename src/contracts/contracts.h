@@ -36,7 +36,13 @@
 /* Binds the ledger's executor to the native contracts. */
 void ctr_exec_bind(struct ledger_exec *out);
 
-/* The executor's parts, also callable directly (mempool pre-checks). */
+/* The executor's parts, also callable directly (mempool pre-checks).
+ * ctr_admit buffers the sender's nonce increment and ctr_call the call's
+ * writes, so both need a writable state; the caller commits or aborts them
+ * (state_tx_commit / state_tx_abort). ctr_genesis folds its entries into
+ * the store transaction as it goes (one transaction's write buffer cannot
+ * hold a whole consortium); on error the caller aborts the store
+ * transaction. */
 int ctr_admit(struct state *st, const struct tx *tx, const struct ledger_env *env) MUST_CHECK;
 int ctr_call(struct state *st, const struct tx *tx, const struct ledger_env *env) MUST_CHECK;
 int ctr_genesis(struct state *st, const struct ledger_genesis *g) MUST_CHECK;
@@ -61,17 +67,17 @@ const struct ctr_method *ctr_method_find(struct bytes contract, struct bytes met
 /* ---- entities ----------------------------------------------------------- */
 
 enum ctr_kind {
-  CTR_ORG = 0,  /* organization: id, name, kind, status, member, admitted_height, admins */
-  CTR_IDENTITY, /* id, kind, org, sign_pk, box_pk, status, licence_hash, role, guardians,
-                   created_height, nonce is separate (ctr_nonce) */
-  CTR_PROPOSAL, /* governance proposal: id, name, kind, admin_pk, admin_box, proposer, votes,
-                   status, created_height */
-  CTR_CONSENT,  /* id, patient, grantee, scope, category, record, purpose, expires_ms, status,
-                   granted_by, granted_height, revoked_height */
-  CTR_RECORD,   /* id, patient, author, org, category, fhir_type, content_hash, size, keys,
-                   created_height, created_ms, erased */
-  CTR_AUDIT,    /* id, seq, record, patient, accessor, purpose, emergency, reason_hash,
-                   logged_by, org, height, time_ms */
+  CTR_ORG = 0,   /* organization: id, name, kind, status, member, admitted_height, admins */
+  CTR_IDENTITY,  /* id, kind, org, sign_pk, box_pk, status, licence_hash, role, guardians,
+                    created_height, nonce is separate (ctr_nonce) */
+  CTR_PROPOSAL,  /* governance proposal: id, name, kind, admin_pk, admin_box, proposer, votes,
+                    status, created_height */
+  CTR_CONSENT,   /* id, patient, grantee, scope, category, record, purpose, expires_ms, status,
+                    granted_by, granted_height, revoked_height */
+  CTR_RECORD,    /* id, patient, author, org, category, fhir_type, content_hash, size, keys,
+                    created_height, created_ms, erased */
+  CTR_AUDIT,     /* id, seq, record, patient, accessor, purpose, emergency, reason_hash,
+                    logged_by, org, height, time_ms */
   CTR_VALIDATOR, /* id, pk, power */
   CTR_KIND_COUNT_
 };
@@ -90,11 +96,11 @@ int ctr_next_nonce(struct state *st, const struct hash32 *id, uint64_t *nonce) M
 
 /* Listing filters. */
 enum ctr_filter {
-  CTR_ALL = 0,     /* every entity of the kind */
-  CTR_BY_PATIENT,  /* consents, records, audit entries of one patient */
-  CTR_BY_GRANTEE,  /* consents granted to one identity or organization */
-  CTR_BY_RECORD,   /* audit entries of one record; consents scoped to it */
-  CTR_BY_ORG,      /* identities of one organization */
+  CTR_ALL = 0,    /* every entity of the kind */
+  CTR_BY_PATIENT, /* consents, records, audit entries of one patient */
+  CTR_BY_GRANTEE, /* consents granted to one identity or organization */
+  CTR_BY_RECORD,  /* audit entries of one record; consents scoped to it */
+  CTR_BY_ORG,     /* identities of one organization */
 };
 
 #define CTR_CURSOR_MAX 80
@@ -112,9 +118,9 @@ typedef int (*ctr_visit_fn)(void *ctx, enum ctr_kind kind, struct bytes val);
  * *next gets the cursor for the following page (len 0 when done). Only
  * committed state is seen (read transactions). Returns OK, ERR_BAD_ARGS
  * (filter not supported for the kind) or the visitor's code. */
-int ctr_list(struct state *st, enum ctr_kind kind, enum ctr_filter filter,
-             const struct hash32 *key, const struct ctr_cursor *after, uint32_t limit,
-             ctr_visit_fn fn, void *ctx, struct ctr_cursor *next) MUST_CHECK;
+int ctr_list(struct state *st, enum ctr_kind kind, enum ctr_filter filter, const struct hash32 *key,
+             const struct ctr_cursor *after, uint32_t limit, ctr_visit_fn fn, void *ctx,
+             struct ctr_cursor *next) MUST_CHECK;
 
 /* Consent check for a read of record `record` by `reader` for `purpose` at
  * block time now_ms: OK when the reader is the patient, a guardian, the

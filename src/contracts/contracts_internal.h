@@ -237,17 +237,29 @@ int ctr_method_resolve(struct bytes contract, struct bytes method, const struct 
  * organization are active). */
 bool ctr_sender_is(const struct ctr_ctx *c, const char *role);
 
+/* The identity may act: it and its organization are active. Returns OK,
+ * ERR_SUSPENDED or a store error; *org gets its organization. */
+int ctr_identity_active(struct state *st, const struct ctr_identity *id,
+                        struct ctr_org *org) MUST_CHECK;
+/* Loads an identity that must be a patient: OK, ERR_UNKNOWN_PATIENT or a
+ * store error. */
+int ctr_patient_load(struct state *st, const struct hash32 *id,
+                     struct ctr_identity *out) MUST_CHECK;
+
 /* True when id is the patient itself or one of its guardians. */
 bool ctr_patient_speaks(const struct ctr_identity *patient, const struct hash32 *id);
 
 /* Shared by records.anchor and ctr_consent_check: scans the patient's
  * consents for one held by any of grantees[n] that covers record rec_id
- * (or, for any record, the category), for purpose (empty = any). Returns
- * OK (a live one), ERR_CONSENT_REVOKED, ERR_CONSENT_EXPIRED,
- * ERR_CONSENT_REQUIRED or a store error. rec_id NULL: category scope only. */
+ * (record scope) or the category (category scope; rec_id NULL means only
+ * category scope counts), for *purpose (NULL = any purpose), at now_ms.
+ * Returns OK (a live one), else the most telling failure among the
+ * matching ones: ERR_CONSENT_REVOKED, ERR_CONSENT_EXPIRED, or
+ * ERR_CONSENT_REQUIRED when none matches; or a store error. Sees only
+ * state folded into the store transaction (state_iter's rule). */
 int ctr_consent_find(struct state *st, const struct hash32 *patient, const struct hash32 *grantees,
                      size_t n, const struct hash32 *rec_id, struct bytes category,
-                     struct bytes purpose, uint64_t now_ms) MUST_CHECK;
+                     const struct bytes *purpose, uint64_t now_ms) MUST_CHECK;
 
 bool ctr_org_kind_ok(struct bytes kind);
 

@@ -28,36 +28,58 @@ struct layout {
   const struct slot *slots;
 };
 
-#define S(T, m) {offsetof(T, m), sizeof(((T *)0)->m), 0}
-#define L(T, m, n) {offsetof(T, m), sizeof(((T *)0)->m), offsetof(T, n)}
-#define LAYOUT(T, tag, slots) {sizeof(T), tag, (uint8_t)ARRAY_LEN(slots), slots}
+#define S(T, m)                                                                                    \
+  { offsetof(T, m), sizeof(((T *)0)->m), 0 }
+#define L(T, m, n)                                                                                 \
+  { offsetof(T, m), sizeof(((T *)0)->m), offsetof(T, n) }
+#define LAYOUT(T, tag, slots)                                                                      \
+  { sizeof(T), tag, (uint8_t)ARRAY_LEN(slots), slots }
 
 static const struct slot org_slots[] = {
-    S(struct ctr_org, id),     S(struct ctr_org, name),   S(struct ctr_org, kind),
-    S(struct ctr_org, status), S(struct ctr_org, member), S(struct ctr_org, admitted_height),
+    S(struct ctr_org, id),
+    S(struct ctr_org, name),
+    S(struct ctr_org, kind),
+    S(struct ctr_org, status),
+    S(struct ctr_org, member),
+    S(struct ctr_org, admitted_height),
     L(struct ctr_org, admins, nadmins),
 };
 static const struct slot identity_slots[] = {
-    S(struct ctr_identity, id),           S(struct ctr_identity, kind),
-    S(struct ctr_identity, org),          S(struct ctr_identity, sign_pk),
-    S(struct ctr_identity, box_pk),       S(struct ctr_identity, status),
-    S(struct ctr_identity, licence_hash), S(struct ctr_identity, role),
-    L(struct ctr_identity, guardians, nguardians), S(struct ctr_identity, created_height),
+    S(struct ctr_identity, id),
+    S(struct ctr_identity, kind),
+    S(struct ctr_identity, org),
+    S(struct ctr_identity, sign_pk),
+    S(struct ctr_identity, box_pk),
+    S(struct ctr_identity, status),
+    S(struct ctr_identity, licence_hash),
+    S(struct ctr_identity, role),
+    L(struct ctr_identity, guardians, nguardians),
+    S(struct ctr_identity, created_height),
 };
 static const struct slot proposal_slots[] = {
-    S(struct ctr_proposal, id),       S(struct ctr_proposal, name),
-    S(struct ctr_proposal, kind),     S(struct ctr_proposal, admin_pk),
-    S(struct ctr_proposal, admin_box), S(struct ctr_proposal, proposer),
-    L(struct ctr_proposal, votes, nvotes), S(struct ctr_proposal, status),
+    S(struct ctr_proposal, id),
+    S(struct ctr_proposal, name),
+    S(struct ctr_proposal, kind),
+    S(struct ctr_proposal, admin_pk),
+    S(struct ctr_proposal, admin_box),
+    S(struct ctr_proposal, proposer),
+    L(struct ctr_proposal, votes, nvotes),
+    S(struct ctr_proposal, status),
     S(struct ctr_proposal, created_height),
 };
 static const struct slot consent_slots[] = {
-    S(struct ctr_consent, id),         S(struct ctr_consent, patient),
-    S(struct ctr_consent, grantee),    S(struct ctr_consent, scope),
-    S(struct ctr_consent, category),   S(struct ctr_consent, record),
-    S(struct ctr_consent, purpose),    S(struct ctr_consent, expires_ms),
-    S(struct ctr_consent, status),     S(struct ctr_consent, granted_by),
-    S(struct ctr_consent, granted_height), S(struct ctr_consent, revoked_height),
+    S(struct ctr_consent, id),
+    S(struct ctr_consent, patient),
+    S(struct ctr_consent, grantee),
+    S(struct ctr_consent, scope),
+    S(struct ctr_consent, category),
+    S(struct ctr_consent, record),
+    S(struct ctr_consent, purpose),
+    S(struct ctr_consent, expires_ms),
+    S(struct ctr_consent, status),
+    S(struct ctr_consent, granted_by),
+    S(struct ctr_consent, granted_height),
+    S(struct ctr_consent, revoked_height),
 };
 static const struct slot record_slots[] = {
     S(struct ctr_record, id),           S(struct ctr_record, patient),
@@ -68,11 +90,12 @@ static const struct slot record_slots[] = {
     S(struct ctr_record, created_ms),   S(struct ctr_record, erased),
 };
 static const struct slot audit_slots[] = {
-    S(struct ctr_audit, id),        S(struct ctr_audit, seq),       S(struct ctr_audit, record),
-    S(struct ctr_audit, patient),   S(struct ctr_audit, accessor),  S(struct ctr_audit, purpose),
+    S(struct ctr_audit, id),        S(struct ctr_audit, seq),
+    S(struct ctr_audit, record),    S(struct ctr_audit, patient),
+    S(struct ctr_audit, accessor),  S(struct ctr_audit, purpose),
     S(struct ctr_audit, emergency), S(struct ctr_audit, reason_hash),
-    S(struct ctr_audit, logged_by), S(struct ctr_audit, org),       S(struct ctr_audit, height),
-    S(struct ctr_audit, time_ms),
+    S(struct ctr_audit, logged_by), S(struct ctr_audit, org),
+    S(struct ctr_audit, height),    S(struct ctr_audit, time_ms),
 };
 static const struct slot validator_slots[] = {
     S(struct ctr_validator, id),
@@ -218,6 +241,9 @@ int ctr_entity_decode(enum ctr_kind kind, void *out, struct bytes val) {
 }
 
 int ctr_entity_load(struct state *st, enum ctr_kind kind, const struct hash32 *id, void *out) {
+  /* Defined on every path, so a caller that ignores an error reads zeros,
+   * never stack garbage. */
+  memset(out, 0, layout_of(kind)->size);
   struct ctr_skey k;
   ctr_skey_init(&k, ctr_kind_tag(kind));
   ctr_skey_add_id(&k, id);

@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <string.h>
 
+/* clang-format off */
 #define F_ID(n) {n, CODEC_ID, 0}
 #define F_PK(n) {n, CODEC_PUBKEY, 0}
 #define F_U64(n) {n, CODEC_U64, 0}
@@ -20,44 +21,72 @@
 #define F_STR(n, m) {n, CODEC_STR, m}
 #define F_IDS(n, m) {n, CODEC_IDS, m}
 #define F_KEYS(n) {n, CODEC_KEYS, LIM_KEYS_MAX}
+/* clang-format on */
 #define SCHEMA(var, label, fields)                                                                 \
   static const struct codec_schema var = {label, (uint8_t)ARRAY_LEN(fields), fields}
 
 /* ---- entities ------------------------------------------------------------- */
 
 static const struct codec_field org_fields[] = {
-    F_ID("id"),       F_STR("name", 128),          F_STR("kind", 32),
-    F_STR("status", 16), F_BOOL("member"),          F_U64("admitted_height"),
+    F_ID("id"),
+    F_STR("name", 128),
+    F_STR("kind", 32),
+    F_STR("status", 16),
+    F_BOOL("member"),
+    F_U64("admitted_height"),
     F_IDS("admins", LIM_IDS_MAX),
 };
 static const struct codec_field identity_fields[] = {
-    F_ID("id"),           F_STR("kind", 16),  F_ID("org"),  F_PK("sign_pk"),
-    F_PK("box_pk"),       F_STR("status", 16), F_ID("licence_hash"), F_STR("role", 64),
-    F_IDS("guardians", LIM_IDS_MAX), F_U64("created_height"),
+    F_ID("id"),
+    F_STR("kind", 16),
+    F_ID("org"),
+    F_PK("sign_pk"),
+    F_PK("box_pk"),
+    F_STR("status", 16),
+    F_ID("licence_hash"),
+    F_STR("role", 64),
+    F_IDS("guardians", LIM_IDS_MAX),
+    F_U64("created_height"),
 };
 /* Votes name member organizations. With the longest name a proposal entry
  * holds at most (LIM_STATE_VALUE_MAX - 326) / 32 = 117 votes, which the
- * two-thirds rule needs at 175 members: beyond that a vote fails with
- * OVERSIZE from state_put (changing nothing) rather than corrupting. */
+ * two-thirds rule needs at 175 members: beyond that the proposal no longer
+ * encodes and the call fails with OVERSIZE, changing nothing. */
 static const struct codec_field proposal_fields[] = {
-    F_ID("id"),          F_STR("name", 128), F_STR("kind", 32),
-    F_PK("admin_pk"),    F_PK("admin_box"),  F_ID("proposer"),
-    F_IDS("votes", LIM_MEMBERS_MAX), F_STR("status", 16), F_U64("created_height"),
+    F_ID("id"),
+    F_STR("name", 128),
+    F_STR("kind", 32),
+    F_PK("admin_pk"),
+    F_PK("admin_box"),
+    F_ID("proposer"),
+    F_IDS("votes", LIM_MEMBERS_MAX),
+    F_STR("status", 16),
+    F_U64("created_height"),
 };
 static const struct codec_field consent_fields[] = {
-    F_ID("id"),          F_ID("patient"),      F_ID("grantee"),       F_STR("scope", 16),
-    F_STR("category", 64), F_ID("record"),     F_STR("purpose", 32),  F_U64("expires_ms"),
-    F_STR("status", 16), F_ID("granted_by"),   F_U64("granted_height"), F_U64("revoked_height"),
+    F_ID("id"),           F_ID("patient"),         F_ID("grantee"),
+    F_STR("scope", 16),   F_STR("category", 64),   F_ID("record"),
+    F_STR("purpose", 32), F_U64("expires_ms"),     F_STR("status", 16),
+    F_ID("granted_by"),   F_U64("granted_height"), F_U64("revoked_height"),
 };
 static const struct codec_field record_fields[] = {
-    F_ID("id"),           F_ID("patient"),          F_ID("author"),      F_ID("org"),
-    F_STR("category", 64), F_STR("fhir_type", 64),  F_ID("content_hash"), F_U64("size"),
-    F_KEYS("keys"),       F_U64("created_height"),  F_U64("created_ms"),  F_BOOL("erased"),
+    F_ID("id"),
+    F_ID("patient"),
+    F_ID("author"),
+    F_ID("org"),
+    F_STR("category", 64),
+    F_STR("fhir_type", 64),
+    F_ID("content_hash"),
+    F_U64("size"),
+    F_KEYS("keys"),
+    F_U64("created_height"),
+    F_U64("created_ms"),
+    F_BOOL("erased"),
 };
 static const struct codec_field audit_fields[] = {
-    F_ID("id"),        F_U64("seq"),          F_ID("record"),     F_ID("patient"),
-    F_ID("accessor"),  F_STR("purpose", 32),  F_BOOL("emergency"), F_ID("reason_hash"),
-    F_ID("logged_by"), F_ID("org"),           F_U64("height"),    F_U64("time_ms"),
+    F_ID("id"),        F_U64("seq"),         F_ID("record"),      F_ID("patient"),
+    F_ID("accessor"),  F_STR("purpose", 32), F_BOOL("emergency"), F_ID("reason_hash"),
+    F_ID("logged_by"), F_ID("org"),          F_U64("height"),     F_U64("time_ms"),
 };
 static const struct codec_field validator_fields[] = {
     F_ID("id"),
@@ -74,9 +103,12 @@ SCHEMA(audit_schema, "audit", audit_fields);
 SCHEMA(validator_schema, "validator", validator_fields);
 
 static const struct codec_schema *const kind_schemas[CTR_KIND_COUNT_] = {
-    [CTR_ORG] = &org_schema,         [CTR_IDENTITY] = &identity_schema,
-    [CTR_PROPOSAL] = &proposal_schema, [CTR_CONSENT] = &consent_schema,
-    [CTR_RECORD] = &record_schema,   [CTR_AUDIT] = &audit_schema,
+    [CTR_ORG] = &org_schema,
+    [CTR_IDENTITY] = &identity_schema,
+    [CTR_PROPOSAL] = &proposal_schema,
+    [CTR_CONSENT] = &consent_schema,
+    [CTR_RECORD] = &record_schema,
+    [CTR_AUDIT] = &audit_schema,
     [CTR_VALIDATOR] = &validator_schema,
 };
 
@@ -106,8 +138,8 @@ static const struct codec_field keys_args[] = {F_PK("sign_pk"), F_PK("box_pk")};
 static const struct codec_field target_args[] = {F_ID("id")};
 static const struct codec_field guardian_args[] = {F_ID("guardian"), F_BOOL("active")};
 static const struct codec_field grant_args[] = {
-    F_ID("patient"),      F_ID("grantee"),       F_STR("scope", 16), F_STR("category", 64),
-    F_ID("record"),       F_STR("purpose", 32),  F_U64("expires_ms"), F_KEYS("keys"),
+    F_ID("patient"), F_ID("grantee"),      F_STR("scope", 16),  F_STR("category", 64),
+    F_ID("record"),  F_STR("purpose", 32), F_U64("expires_ms"), F_KEYS("keys"),
 };
 static const struct codec_field revoke_args[] = {F_ID("consent")};
 static const struct codec_field anchor_args[] = {
@@ -116,8 +148,8 @@ static const struct codec_field anchor_args[] = {
 };
 static const struct codec_field erase_args[] = {F_ID("record")};
 static const struct codec_field log_args[] = {
-    F_ID("record"), F_ID("accessor"), F_STR("purpose", 32), F_BOOL("emergency"),
-    F_ID("reason_hash"),
+    F_ID("record"),      F_ID("accessor"),    F_STR("purpose", 32),
+    F_BOOL("emergency"), F_ID("reason_hash"),
 };
 
 SCHEMA(propose_schema, "governance.propose_member", propose_args);

@@ -254,8 +254,8 @@ void cry_aead_encrypt(uint8_t *out, const uint8_t *msg, size_t len, const uint8_
   assert(msg != NULL || len == 0);
   assert(ad != NULL || ad_len == 0);
   unsigned long long clen = 0;
-  int rc = crypto_aead_xchacha20poly1305_ietf_encrypt(out, &clen, msg, len, ad, ad_len, NULL,
-                                                      nonce, key);
+  int rc = crypto_aead_xchacha20poly1305_ietf_encrypt(out, &clen, msg, len, ad, ad_len, NULL, nonce,
+                                                      key);
   assert(rc == 0 && clen == (unsigned long long)len + CRY_AEAD_TAG_BYTES);
   (void)rc;
   (void)clen;

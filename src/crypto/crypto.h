@@ -4,7 +4,8 @@
  *
  * Choices (documented in docs/protocol.md):
  *  - Hash: BLAKE2b with a 32-byte output (crypto_generichash). Every use is
- *    domain-separated by a tag string hashed first (cry_hash_tagged).
+ *    domain-separated by a length-prefixed tag hashed first
+ *    (cry_hash_tagged).
  *  - Signatures: Ed25519 (RFC 8032) with libsodium's strict acceptance
  *    rules: S must be canonical (S < L), the public key and R must not be
  *    of small order, the public key must be a canonical encoding;
@@ -53,11 +54,16 @@ int cry_init(void) MUST_CHECK;
 
 /* BLAKE2b-256 of data. */
 void cry_hash(struct hash32 *out, const uint8_t *data, size_t len);
-/* BLAKE2b-256 of (tag || data): tag is a NUL-terminated domain string such
- * as "medchain.tx.v1"; its bytes (without NUL) are hashed first. */
+/* BLAKE2b-256 of (u8 len(tag) || tag || data): tag is a NUL-terminated
+ * domain string such as "medchain.tx.v1", 1 to 255 bytes; one byte holding
+ * its length, then its bytes (without NUL), are hashed before data. The
+ * length byte keeps distinct (tag, data) pairs distinct even when one tag is
+ * a prefix of another. */
 void cry_hash_tagged(struct hash32 *out, const char *tag, const uint8_t *data, size_t len);
 
-/* Incremental hashing. The state is plain storage the caller owns. */
+/* Incremental hashing. The state is plain storage the caller owns. With a
+ * tag the result equals cry_hash_tagged; with NULL it equals cry_hash.
+ * Finalize once. */
 struct cry_hasher {
   _Alignas(64) uint8_t opaque[384];
 };
@@ -71,15 +77,16 @@ void cry_random(uint8_t *out, size_t len);
 /* Generates fresh keys. Returns NULL on allocation failure. */
 struct cry_keys *cry_keys_generate(void);
 /* Derives keys deterministically from a 32-byte seed (tests, the demo's
- * sample consortium). The X25519 key is derived from the same seed with a
- * separate domain tag. Returns NULL on allocation failure. */
+ * sample consortium, keystores). Ed25519 is RFC 8032's key from the seed;
+ * the X25519 secret is cry_hash_tagged("medchain.boxkey.v1", seed). Returns
+ * NULL on allocation failure. */
 struct cry_keys *cry_keys_from_seed(const uint8_t seed[CRY_SEED_BYTES]);
 /* Wipes and frees. NULL is a no-op. */
 void cry_keys_destroy(struct cry_keys *k);
 void cry_keys_sign_pk(const struct cry_keys *k, struct pubkey *out);
 void cry_keys_box_pk(const struct cry_keys *k, struct boxkey *out);
 
-/* The identity id of a signing key: BLAKE2b-256("medchain.id.v1" || pk).
+/* The identity id of a signing key: cry_hash_tagged("medchain.id.v1", pk).
  * Ids survive key rotation: they name the first key only. */
 void cry_id_from_pk(struct hash32 *out, const struct pubkey *pk);
 
@@ -88,8 +95,10 @@ void cry_sign(const struct cry_keys *k, struct signature *sig, const uint8_t *ms
 /* Verifies under the strict rules above. Returns OK or ERR_BAD_SIGNATURE. */
 int cry_verify(const struct signature *sig, const uint8_t *msg, size_t len,
                const struct pubkey *pk) MUST_CHECK;
-/* Checks that pk is acceptable as a signing key: canonical encoding and not
- * of small order. Returns OK or ERR_BAD_SIGNATURE. */
+/* Checks that pk is acceptable as a signing key: canonical encoding, on the
+ * curve, not of small order, and in the prime-order subgroup (stricter than
+ * cry_verify: keys are checked once, when registered). Returns OK or
+ * ERR_BAD_SIGNATURE. */
 int cry_pubkey_check(const struct pubkey *pk) MUST_CHECK;
 
 /* Seals msg to a box public key: out gets len + CRY_SEAL_OVERHEAD bytes.
@@ -115,21 +124,28 @@ bool cry_equal(const void *a, const void *b, size_t len);
 void cry_wipe(void *p, size_t len);
 
 /* Writes k to path as a keystore file (mode 0600, created exclusively
- * unless overwrite). passphrase NULL writes an unprotected keystore (for
- * tests, flagged in the file). Blocks: Argon2id takes ~0.5 s. Returns OK,
- * ERR_IO or ERR_EXISTS. */
+ * unless overwrite; atomic: a reader sees the old file or the new one).
+ * passphrase NULL writes an unprotected keystore (for tests, flagged in the
+ * file). Blocks: Argon2id takes ~0.5-1.5 s and 256 MiB. Returns OK, ERR_IO,
+ * ERR_EXISTS or ERR_NOMEM. */
 int cry_keystore_write(const char *path, const struct cry_keys *k, const char *passphrase,
                        bool overwrite) MUST_CHECK;
-/* Reads a keystore. passphrase may be NULL for an unprotected one. Returns
- * OK, ERR_IO, ERR_MALFORMED (not a keystore) or ERR_BAD_PASSPHRASE. *out is
- * owned by the caller (cry_keys_destroy). */
+/* Reads a keystore. passphrase may be NULL for an unprotected one (which
+ * ignores any passphrase given); NULL for a protected one is
+ * ERR_BAD_PASSPHRASE at once, without running Argon2id. Returns OK, ERR_IO,
+ * ERR_MALFORMED (not a keystore, or damaged), ERR_BAD_PASSPHRASE or
+ * ERR_NOMEM. Blocks like cry_keystore_write. *out is owned by the caller
+ * (cry_keys_destroy); it is NULL on failure. */
 int cry_keystore_read(struct cry_keys **out, const char *path, const char *passphrase) MUST_CHECK;
-/* Reads only the public part of a keystore (no passphrase needed). */
+/* Reads only the public part of a keystore (no passphrase needed; the
+ * public keys are authenticated only by cry_keystore_read). Returns OK,
+ * ERR_IO or ERR_MALFORMED. */
 int cry_keystore_read_public(const char *path, struct pubkey *sign_pk,
                              struct boxkey *box_pk) MUST_CHECK;
 
 /* Ed25519 verifications per second on this machine over `threads` threads
- * for about duration_ms: the baseline benchmarks compare against. */
+ * (clamped to 1..64) for about duration_ms: the baseline benchmarks compare
+ * against. Blocks for duration_ms. Returns 0 when it cannot allocate. */
 double cry_bench_verify_per_s(int threads, int duration_ms);
 
 #endif

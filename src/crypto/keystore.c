@@ -24,9 +24,10 @@
  * After decryption every key is re-derived from the seed and must match the
  * stored public keys.
  *
- * A passphrase must be given exactly when the file is protected: reading an
- * unprotected file with a passphrase fails too, so a keystore swapped for an
- * unprotected one holding someone else's keys is not silently accepted.
+ * Reading a protected file without a passphrase fails at once
+ * (ERR_BAD_PASSPHRASE, no Argon2id), which lets callers try NULL first and
+ * prompt only when needed. An unprotected file ignores any passphrase given:
+ * the node passes MEDCHAIN_PASSPHRASE whenever it is set.
  *
  * Writes are atomic: the image goes to a fresh temporary file beside the
  * target (mkstemp: O_CREAT|O_EXCL, mode 0600), is fsynced, then renamed over
@@ -134,8 +135,7 @@ static bool ks_kdf_params_ok(const struct ks_header *h) {
   case KS_KDF_NONE:
     return h->opslimit == 0 && h->memlimit == 0 && ks_is_zero(h->salt, sizeof h->salt);
   case KS_KDF_ARGON2ID:
-    return h->opslimit >= crypto_pwhash_argon2id_OPSLIMIT_MIN &&
-           h->opslimit <= KS_OPSLIMIT_MAX &&
+    return h->opslimit >= crypto_pwhash_argon2id_OPSLIMIT_MIN && h->opslimit <= KS_OPSLIMIT_MAX &&
            h->memlimit >= crypto_pwhash_argon2id_MEMLIMIT_MIN && h->memlimit <= KS_MEMLIMIT_MAX;
   default:
     return false;
@@ -184,13 +184,12 @@ static int ks_derive_key(uint8_t key[CRY_AEAD_KEY_BYTES], const struct ks_header
                          const char *passphrase) {
   assert(ks_kdf_params_ok(h));
   if (h->kdf == KS_KDF_NONE) {
-    assert(passphrase == NULL);
     sodium_memzero(key, CRY_AEAD_KEY_BYTES);
     return OK;
   }
   assert(h->kdf == KS_KDF_ARGON2ID && passphrase != NULL);
-  if (crypto_pwhash(key, CRY_AEAD_KEY_BYTES, passphrase, strlen(passphrase), h->salt,
-                    h->opslimit, (size_t)h->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash(key, CRY_AEAD_KEY_BYTES, passphrase, strlen(passphrase), h->salt, h->opslimit,
+                    (size_t)h->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return ERR_NOMEM;
   }
   return OK;
@@ -249,17 +248,17 @@ static int ks_write_all(int fd, const uint8_t *p, size_t len) {
 /* Makes the new directory entry durable. Some file systems cannot fsync a
  * directory (EINVAL); the entry is then as durable as they allow. */
 static int ks_dir_sync(const char *path) {
-  char dir[PATH_MAX];
+  char dir[PATH_MAX] = ".";
   const char *slash = strrchr(path, '/');
-  size_t len = slash == NULL ? 0 : (size_t)(slash - path);
-  if (slash == path) {
-    len = 1; /* a file in "/" */
+  if (slash != NULL) {
+    /* Keep the slash itself when the file is in the root directory. */
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= sizeof dir) {
+      return ERR_IO;
+    }
+    memcpy(dir, path, len);
+    dir[len] = '\0';
   }
-  if (len >= sizeof dir) {
-    return ERR_IO;
-  }
-  memcpy(dir, len == 0 ? "." : path, len == 0 ? 1 : len);
-  dir[len == 0 ? 1 : len] = '\0';
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     return ERR_IO;
@@ -398,7 +397,7 @@ int cry_keystore_read(struct cry_keys **out, const char *path, const char *passp
   if (rc != OK) {
     return rc;
   }
-  if ((h.kdf == KS_KDF_NONE) != (passphrase == NULL)) {
+  if (h.kdf == KS_KDF_ARGON2ID && passphrase == NULL) {
     return ERR_BAD_PASSPHRASE;
   }
   struct ks_secret *s = sodium_malloc(sizeof *s);

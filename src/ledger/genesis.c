@@ -332,3 +332,29 @@ int ledger_genesis_read(struct store_txn *t, struct ledger_genesis *g) {
   }
   return OK;
 }
+
+int ledger_genesis_validators_read(struct store_txn *t, const struct hash32 *validators_hash,
+                                   struct ledger_genesis *g) {
+  memset(g, 0, sizeof(*g));
+  struct bytes val;
+  int rc = store_get(t, STORE_META, ledger_meta_key(LEDGER_META_GENESIS), &val);
+  if (rc != OK) {
+    return rc == ERR_NOT_FOUND ? ERR_CORRUPT : rc;
+  }
+  /* The prefix up to the validators; members are not needed here. */
+  struct codec_reader r;
+  codec_reader_init(&r, val.ptr, val.len);
+  (void)codec_get_u8(&r);
+  (void)codec_get_str(&r, LIM_CHAIN_ID_MAX);
+  (void)codec_get_u64(&r);
+  genesis_get_validators(&r, g);
+  if (r.err != OK || g->nvalidators == 0) {
+    return ERR_CORRUPT;
+  }
+  struct hash32 h;
+  ledger_validators_hash(g->validators, g->nvalidators, &h);
+  if (!base_hash_eq(&h, validators_hash)) {
+    return ERR_CORRUPT;
+  }
+  return OK;
+}

@@ -68,7 +68,7 @@ struct ledger_genesis {
 
 /* Largest genesis encoding: every count and string at its limit. */
 #define LEDGER_GENESIS_BYTES_MAX                                                                   \
-  (1 + 4 + LIM_CHAIN_ID_MAX + 8 + 2 + LIM_VALIDATORS_MAX * (32 + 8) + 2 +                         \
+  (1 + 4 + LIM_CHAIN_ID_MAX + 8 + 2 + LIM_VALIDATORS_MAX * (32 + 8) + 2 +                          \
    LEDGER_GENESIS_MEMBERS_MAX * (4 + LIM_STR_MAX + 4 + 32 + 32 + 32))
 
 /* Encodes g (strings NUL-terminated in their arrays, counts within the
@@ -92,9 +92,9 @@ void ledger_validators_hash(const struct ledger_validator *v, size_t n, struct h
 struct ledger_env {
   struct bytes chain_id;
   uint64_t height;
-  uint64_t time_ms;     /* the block's time: contracts' only clock */
+  uint64_t time_ms; /* the block's time: contracts' only clock */
   struct hash32 tx_hash;
-  uint32_t index;       /* position in the block */
+  uint32_t index; /* position in the block */
 };
 
 /* The state transition, bound by the node to the contracts. Both calls
@@ -122,9 +122,11 @@ struct ledger_sigcache {
 
 /* ---- transactions --------------------------------------------------------- */
 
-/* Stateless checks of an encoded transaction: decodes (canonical), checks
- * size, chain id and signature. On OK *tx borrows from buf and *tx_hash is
- * its id. Thread-safe, pure. */
+/* Stateless checks of an encoded transaction, in order: size (OVERSIZE
+ * when len > LIM_TX_BYTES_MAX, checked before decoding since a decodable
+ * transaction is always smaller), canonical decoding (codec errors), chain
+ * id (WRONG_CHAIN), signature (BAD_SIGNATURE). On OK *tx borrows from buf
+ * and *tx_hash is its id. Thread-safe, pure. */
 int ledger_tx_check(const uint8_t *buf, size_t len, struct bytes chain_id, struct tx *tx,
                     struct hash32 *tx_hash) MUST_CHECK;
 /* Signs a transaction whose fields are set (sig is overwritten) and
@@ -146,14 +148,18 @@ struct ledger_tip {
   struct hash32 validators_hash;
 };
 
-/* Reads the tip; ERR_NOT_FOUND on an empty store. */
+/* Reads the tip; ERR_NOT_FOUND on an empty store, ERR_CORRUPT when the
+ * stored tip does not decode strictly. */
 int ledger_tip_read(struct store_txn *t, struct ledger_tip *tip) MUST_CHECK;
 /* Initializes an empty store with genesis: runs exec->genesis, writes the
  * genesis encoding, the tip at height 0 and the state tree. Caller commits
- * t. ERR_EXISTS when the store already holds a chain. */
+ * t. g is checked by the rules of ledger_genesis_decode (ERR_CONFIG) and
+ * the executor sees the decoded copy (validator ids derived). ERR_EXISTS
+ * when the store already holds a chain. */
 int ledger_genesis_init(struct store_txn *t, const struct ledger_genesis *g,
                         const struct ledger_exec *exec) MUST_CHECK;
-/* Reads the genesis stored by ledger_genesis_init. */
+/* Reads the genesis stored by ledger_genesis_init. ERR_NOT_FOUND on an
+ * empty store, ERR_CORRUPT when it no longer decodes. */
 int ledger_genesis_read(struct store_txn *t, struct ledger_genesis *g) MUST_CHECK;
 
 /* Builds the next block on the tip from candidate encoded transactions
@@ -176,16 +182,21 @@ struct ledger_build_out {
   uint16_t results[LIM_BLOCK_TXS_MAX];
   char chain_id[LIM_CHAIN_ID_MAX + 1]; /* storage b->header.chain_id borrows */
 };
-int ledger_block_build(struct state *st, const struct ledger_exec *exec, const struct hash32 *proposer,
-                       uint64_t time_ms, const struct bytes *txs, uint32_t ntxs, struct block *b,
-                       struct ledger_build_out *out) MUST_CHECK;
+int ledger_block_build(struct state *st, const struct ledger_exec *exec,
+                       const struct hash32 *proposer, uint64_t time_ms, const struct bytes *txs,
+                       uint32_t ntxs, struct block *b, struct ledger_build_out *out) MUST_CHECK;
 
 /* Signs a precommit for block b's hash as validator `index` and adds it to
- * b->commit (keeping indices sorted). */
+ * b->commit (keeping indices sorted). The first signature sets the
+ * commit's height, round and block hash from b's header; later ones must
+ * match them (else COMMIT_INVALID). ERR_EXISTS when index already signed,
+ * ERR_BAD_ARGS when index >= LIM_VALIDATORS_MAX. */
 int ledger_commit_sign(struct block *b, const struct cry_keys *k, uint16_t index,
                        uint32_t round) MUST_CHECK;
 /* Checks b->commit: for b's hash and height, valid distinct signatures of
- * validators whose power sums to more than 2/3 of the total. */
+ * validators whose power sums to more than 2/3 of the total. Every
+ * signature carried must verify, even past the quorum. vals is a set from
+ * a validated genesis. Returns OK or COMMIT_INVALID. */
 int ledger_commit_verify(const struct block *b, const struct ledger_validator *vals,
                          size_t nvals) MUST_CHECK;
 
@@ -205,13 +216,18 @@ int ledger_block_apply(struct state *st, const struct ledger_exec *exec,
                        uint16_t *results) MUST_CHECK;
 
 /* Writes an applied or built block: the block encoding by height, its hash,
- * the tx index (id -> height, position, result) and the new tip. The caller
- * then commits the store transaction: that one commit makes all of it
- * durable. */
-int ledger_block_store(struct store_txn *t, const struct block *b, const uint16_t *results) MUST_CHECK;
+ * the tx index (id -> height, position, result) and the new tip. results
+ * has b->tx_count entries (ledger_build_out.results, or what
+ * ledger_block_apply returned). The block must extend the tip by exactly
+ * one height (asserted). The caller then commits the store transaction:
+ * that one commit makes all of it durable. */
+int ledger_block_store(struct store_txn *t, const struct block *b,
+                       const uint16_t *results) MUST_CHECK;
 
 /* Loads block `height` into b (heap struct the caller owns); b borrows from
- * *raw, a copy the caller frees. */
+ * *raw, a copy the caller frees (NULL on error). Returns OK, ERR_NOT_FOUND,
+ * ERR_NOMEM or ERR_CORRUPT (stored bytes that do not decode, or a block of
+ * another height). */
 int ledger_block_load(struct store_txn *t, uint64_t height, struct block *b, uint8_t **raw,
                       size_t *raw_len) MUST_CHECK;
 
@@ -225,9 +241,17 @@ int ledger_txloc_read(struct store_txn *t, const struct hash32 *tx_hash,
                       struct ledger_txloc *loc) MUST_CHECK;
 
 /* Offline verification of a whole store: replays every block from genesis
- * into a fresh store at scratch_dir with ledger_block_apply, compares each
- * block's hash and the stored tip. On failure *bad_height names the first
- * block that does not verify (0 for genesis). */
+ * into a fresh store at scratch_dir (an existing, empty directory, else
+ * ERR_IO or ERR_EXISTS; the scratch store is left there for the caller to
+ * remove) with ledger_block_apply and no signature cache, checks each
+ * block's HASHES and TXINDEX entries, and compares the replayed tip with
+ * the stored one. s is read through one read transaction held throughout.
+ * Returns OK or the first error: the apply's code, ERR_CORRUPT (a block or
+ * index that does not decode or match, a tip that disagrees with the
+ * blocks). On failure *bad_height names the first height that does not
+ * verify (0 for genesis; the tip's height for a tampered tip);
+ * *verified_height is the last height that did. Blocks (disk, fsync per
+ * replayed block). */
 int ledger_verify_chain(struct store *s, const char *scratch_dir, const struct ledger_exec *exec,
                         uint64_t *bad_height, uint64_t *verified_height) MUST_CHECK;
 

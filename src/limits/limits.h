@@ -37,13 +37,15 @@
 #define LIM_BLOCK_BYTES_MAX (LIM_BLOCK_TXS_MAX * (LIM_TX_BYTES_MAX + 4) + 65536)
 /* Validators in one set; also bounds commit signatures in a block. */
 #define LIM_VALIDATORS_MAX 64
-/* Consortium members (organizations) admitted through governance. */
-#define LIM_MEMBERS_MAX 256
+/* Consortium members (organizations) admitted through governance. A
+ * proposal records each member's vote in one state entry, so the members
+ * that can vote must fit in it (see the assertion below). */
+#define LIM_MEMBERS_MAX 128
 
 /* State keys are a one-byte table tag followed by ids. */
 #define LIM_STATE_KEY_MAX 128
 /* One encoded state entry. */
-#define LIM_STATE_VALUE_MAX 4096
+#define LIM_STATE_VALUE_MAX 8192
 /* Distinct keys one transaction may write; bounds the undo buffer. */
 #define LIM_TX_WRITES_MAX 64
 
@@ -72,5 +74,7 @@ _Static_assert(LIM_MEMPOOL_BYTES_MAX >= (unsigned)LIM_BLOCK_TXS_MAX * LIM_TX_BYT
                "the mempool must hold at least one full block");
 _Static_assert(LIM_STATE_VALUE_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES) + 6 * LIM_STR_MAX,
                "state entries must hold a record's keys");
+_Static_assert(400 + LIM_MEMBERS_MAX * 32 <= LIM_STATE_VALUE_MAX,
+               "a governance proposal must hold every member's vote");
 
 #endif

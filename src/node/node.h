@@ -38,42 +38,58 @@ struct node_config {
   bool log_json;
 };
 
-/* Loads HOME/config: lines "key = value", '#' comments; keys name, api,
- * p2p_port, block_interval_ms, heartbeat_ms, map_mb, log_json. Unknown keys
- * or bad values are ERR_CONFIG (a message naming the line goes to the log). */
+/* Loads HOME/config over node_config_defaults: lines "key = value", '#'
+ * comments; keys name, api, p2p_port, block_interval_ms, heartbeat_ms,
+ * map_mb, log_json. Unknown or repeated keys and bad values are ERR_CONFIG
+ * (a message naming the line goes to the log); a missing file is
+ * ERR_NOT_FOUND (cfg then holds the defaults), other read errors ERR_IO. */
 int node_config_load(struct node_config *cfg, const char *home) MUST_CHECK;
-/* Writes cfg as HOME/config. */
+/* Writes cfg as HOME/config (atomically: temporary file and rename).
+ * ERR_CONFIG when a value would not load back, ERR_IO. */
 int node_config_write(const struct node_config *cfg) MUST_CHECK;
 void node_config_defaults(struct node_config *cfg, const char *home);
 
 struct node;
 
-/* Opens the node: store in HOME/data (initialized from HOME/genesis.bin on
- * first start), validator key from HOME/node.key (unprotected keystore, or
- * passphrase from MEDCHAIN_PASSPHRASE). Does not start producing. */
+/* Opens the node: store in HOME/data (created and initialized from
+ * HOME/genesis.bin on first start; ERR_CONFIG when it holds another
+ * chain), validator key from HOME/node.key (unprotected keystore, or
+ * passphrase from MEDCHAIN_PASSPHRASE). The key must be a genesis
+ * validator holding more than two thirds of the power (ERR_CONFIG): the
+ * node commits blocks alone. Does not start producing. Logging setup
+ * (base_log_setup, cfg->log_json) is the caller's. */
 int node_create(struct node **out, const struct node_config *cfg) MUST_CHECK;
-/* Starts the producer thread. */
+/* Starts the producer thread. ERR_UNAVAILABLE after node_stop. */
 int node_start(struct node *n) MUST_CHECK;
 /* Stops producing (finishes the block in progress) and wakes all waiters
- * with ERR_UNAVAILABLE. Idempotent. */
+ * with ERR_UNAVAILABLE. Idempotent. Blocks until the producer has exited. */
 void node_stop(struct node *n);
-/* Frees everything; node_stop first. NULL is a no-op. */
+/* Frees everything (stopping first if the caller did not). No other
+ * thread may be inside a node_ call. NULL is a no-op. */
 void node_destroy(struct node *n);
 
 const struct node_config *node_config(const struct node *n);
 
 /* Admits an encoded transaction to the mempool: ledger_tx_check
- * (signature verified here, off the producer thread), then against the
- * committed state: sender known and active, key current, nonce not used
- * (REPLAY) and not too far ahead; when the nonce is the sender's next one,
- * the call itself is tried on a scratch copy of the state and its error
- * returned (so bad input never reaches a block). Then DUPLICATE_TX,
- * MEMPOOL_FULL. *tx_hash gets the id. Thread-safe; does not block on the
- * producer. */
+ * (signature verified here, off the producer thread) and the method's
+ * argument schema (UNKNOWN_CONTRACT, UNKNOWN_METHOD, BAD_ARGS); then
+ * DUPLICATE_TX when the same transaction is pending or committed; then
+ * against the committed state: sender known and active, key current, nonce
+ * not used (REPLAY) and at most the sender's pending count ahead
+ * (NONCE_GAP), the same sender and nonce not pending already (DUPLICATE_TX:
+ * the first one wins), MEMPOOL_FULL. When the nonce is the sender's next
+ * one and nothing of the sender is pending, the call itself is tried on a
+ * scratch copy of the newest state and its error returned (so bad input
+ * does not reach a block; an overloaded node, 1000 or more pending, skips
+ * this and the error becomes the transaction's result in its block).
+ * *tx_hash gets the id (zeros when the bytes do not decode). After node_stop: ERR_UNAVAILABLE.
+ * Thread-safe; the dry run waits for the store's writer while the producer writes a block (one
+ * block at most), the rest never blocks on the producer. */
 int node_tx_submit(struct node *n, const uint8_t *buf, size_t len,
                    struct hash32 *tx_hash) MUST_CHECK;
 
-/* Status of a transaction. */
+/* Status of a transaction: pending in the mempool, committed, or unknown
+ * (never seen, or dropped: see node_tx_wait). */
 enum node_tx_state { NODE_TX_UNKNOWN = 0, NODE_TX_PENDING, NODE_TX_COMMITTED };
 struct node_tx_status {
   enum node_tx_state state;
@@ -81,8 +97,13 @@ struct node_tx_status {
 };
 int node_tx_status(struct node *n, const struct hash32 *tx_hash,
                    struct node_tx_status *out) MUST_CHECK;
-/* Blocks until the transaction commits (or is dropped from the mempool,
- * or timeout_ms passes: ERR_TIMEOUT, or the node stops: ERR_UNAVAILABLE). */
+/* Blocks until the transaction leaves the mempool or timeout_ms passes.
+ * Returns OK with out->state COMMITTED (out->loc.code is its result) when
+ * it committed; the reason it was dropped (e.g. REPLAY, IDENTITY_SUSPENDED)
+ * with out->state UNKNOWN when a block could not admit it; OK with
+ * out->state UNKNOWN when the node does not know it; ERR_TIMEOUT (state
+ * PENDING); ERR_UNAVAILABLE when the node stops while it is pending.
+ * timeout_ms 0 only looks. */
 int node_tx_wait(struct node *n, const struct hash32 *tx_hash, uint32_t timeout_ms,
                  struct node_tx_status *out) MUST_CHECK;
 
@@ -98,8 +119,8 @@ struct node_status {
   bool catching_up; /* always false for a single validator */
   uint32_t mempool_txs;
   uint64_t mempool_bytes;
-  uint64_t txs_committed;  /* since start */
-  uint64_t txs_rejected;   /* since start */
+  uint64_t txs_committed;    /* since start */
+  uint64_t txs_rejected;     /* since start */
   uint64_t blocks_committed; /* since start */
   uint64_t started_ms;
 };
@@ -117,7 +138,8 @@ struct state *node_view_state(struct node_view *v);
 struct store_txn *node_view_txn(struct node_view *v);
 
 /* Called after each block is durably committed, on the producer thread,
- * with the block (valid only during the call). Keep it short. At most 8. */
+ * with the block (valid only during the call). Keep it short. At most 8
+ * (ERR_LIMIT beyond). */
 typedef void (*node_commit_fn)(void *ctx, const struct block *b, const uint16_t *results);
 int node_on_commit(struct node *n, node_commit_fn fn, void *ctx) MUST_CHECK;
 

@@ -44,6 +44,9 @@ void node_mempool_destroy(struct node_mempool *mp);
 uint32_t node_mempool_count(const struct node_mempool *mp);
 uint64_t node_mempool_bytes(const struct node_mempool *mp);
 bool node_mempool_contains(const struct node_mempool *mp, const struct hash32 *hash);
+/* The pending entry with hash, or NULL. */
+struct node_mempool_entry *node_mempool_find(const struct node_mempool *mp,
+                                             const struct hash32 *hash);
 /* Entries pending from sender. */
 uint32_t node_mempool_pending(const struct node_mempool *mp, const struct hash32 *sender);
 /* Senders whose lowest pending nonce is their next one: when non-zero,
@@ -78,6 +81,11 @@ uint32_t node_mempool_select(struct node_mempool *mp, struct node_mempool_entry 
  * past e's. Any other code means e was dropped for that reason, which is
  * remembered for node_mempool_dropped. */
 void node_mempool_remove(struct node_mempool *mp, struct node_mempool_entry *e, int code);
+/* node_mempool_remove without the free: e leaves the pool but stays
+ * readable (its buf, hash, sender, nonce) until node_mempool_entry_free,
+ * so a committed block can still borrow its bytes. */
+void node_mempool_detach(struct node_mempool *mp, struct node_mempool_entry *e, int code);
+void node_mempool_entry_free(struct node_mempool_entry *e);
 /* Drops sender's entries whose nonce is below its next nonce (REPLAY).
  * Returns how many. */
 uint32_t node_mempool_prune(struct node_mempool *mp, const struct hash32 *sender);
@@ -115,7 +123,6 @@ struct node {
   bool started;
   bool stopping;
   pthread_t producer;
-  uint64_t height; /* committed tip, mirrored for the asserts */
   uint64_t txs_committed;
   uint64_t txs_rejected;
   uint64_t blocks_committed;
@@ -123,7 +130,8 @@ struct node {
   uint32_t nhooks;
   struct node_hook hooks[NODE_HOOKS_MAX];
 
-  /* Producer thread only. */
+  /* Written by node_create, then by the producer thread only. */
+  uint64_t height; /* committed tip, mirrored for the asserts */
   struct block *blk;
   struct ledger_build_out *bout;
   struct bytes *txs;

@@ -8,7 +8,8 @@
  *                bits put their leaves at depth 256.
  *   node value = 1 | left hash | right hash   (inner: >= 2 leaves below)
  *              | 2 | key hash  | value hash   (leaf: alone in its subtree)
- *   "root"     = the root hash (32 bytes), zeros for the empty tree.
+ *   "root"     = the root hash (32 bytes); absent for the empty tree, which
+ *                stores nothing.
  * A node is stored at (d, p) exactly when the subtree at (d, p) is not
  * empty and either d == 0 or its parent subtree holds two leaves or more.
  * So every subtree with >= 2 leaves is an inner node, every leaf sits at
@@ -28,7 +29,7 @@
  * depth only, which is bounded by 256 (distinct key hashes differ within
  * 256 bits; a stored inner node at depth 256 is reported as corruption).
  * Paths come from BLAKE2b outputs, so the real depth is ~log2(entries)
- * plus a few; the worst case is ~257 frames of a few hundred bytes.
+ * plus a few; the worst case is 257 levels of two frames under 1 KiB each.
  */
 #include "state/state_internal.h"
 
@@ -231,7 +232,8 @@ static int smt_node_store(struct store_txn *t, const struct hash32 *k, unsigned 
   val[0] = s->kind == SMT_LEAF ? SMT_TAG_LEAF : SMT_TAG_INNER;
   memcpy(val + 1, s->a.b, 32);
   memcpy(val + 33, s->b.b, 32);
-  return store_put(t, STORE_SMT, (struct bytes){key, sizeof(key)}, (struct bytes){val, sizeof(val)});
+  return store_put(t, STORE_SMT, (struct bytes){key, sizeof(key)},
+                   (struct bytes){val, sizeof(val)});
 }
 
 static int smt_node_delete(struct store_txn *t, const struct hash32 *k, unsigned depth, int side) {
@@ -272,8 +274,8 @@ static bool smt_ops_contain(const struct state_smt_op *ops, size_t lo, size_t hi
   return false;
 }
 
-static int smt_apply(struct smt_ctx *c, unsigned d, const struct smt_sum *old, size_t lo,
-                     size_t hi, struct smt_sum *out);
+static int smt_apply(struct smt_ctx *c, unsigned d, const struct smt_sum *old, size_t lo, size_t hi,
+                     struct smt_sum *out);
 
 /* Below a leaf or an empty subtree nothing is stored: the result is built
  * from the surviving old leaf (unless an op replaces it) and the ops. */
@@ -398,8 +400,8 @@ static int smt_apply_inner(struct smt_ctx *c, unsigned d, const struct smt_sum *
   return smt_join(c, d, k, kid_old, kid, touched, out);
 }
 
-static int smt_apply(struct smt_ctx *c, unsigned d, const struct smt_sum *old, size_t lo,
-                     size_t hi, struct smt_sum *out) {
+static int smt_apply(struct smt_ctx *c, unsigned d, const struct smt_sum *old, size_t lo, size_t hi,
+                     struct smt_sum *out) {
   assert(d <= SMT_DEPTH_MAX);
   if (lo == hi) {
     *out = *old;
@@ -470,8 +472,14 @@ int state_smt_update(struct store_txn *t, const struct state_smt_op *ops, size_t
   if (err != OK) {
     return err;
   }
-  err = store_put(t, STORE_SMT, (struct bytes){smt_root_key, sizeof(smt_root_key)},
-                  (struct bytes){now.h.b, sizeof(now.h.b)});
+  /* The empty tree stores nothing at all, not even its root. */
+  struct bytes root_key = {smt_root_key, sizeof(smt_root_key)};
+  if (now.kind == SMT_EMPTY) {
+    err = store_del(t, STORE_SMT, root_key);
+    err = err == ERR_NOT_FOUND ? OK : err;
+  } else {
+    err = store_put(t, STORE_SMT, root_key, (struct bytes){now.h.b, sizeof(now.h.b)});
+  }
   if (err != OK) {
     return err;
   }
@@ -533,8 +541,8 @@ static bool smt_proof_terminal(struct hash32 *h, const struct state_proof *p,
   return true;
 }
 
-int state_proof_verify(const struct state_proof *proof, const struct hash32 *root,
-                       struct bytes key, const struct bytes *value) {
+int state_proof_verify(const struct state_proof *proof, const struct hash32 *root, struct bytes key,
+                       const struct bytes *value) {
   assert(proof != NULL && root != NULL);
   assert(key.ptr != NULL || key.len == 0);
   assert(value == NULL || value->ptr != NULL || value->len == 0);
@@ -647,7 +655,9 @@ int state_smt_recompute(struct store_txn *t, struct hash32 *root) {
   if (err != ERR_NOT_FOUND) {
     goto fail;
   }
-  qsort(e, n, sizeof(*e), smt_entry_cmp);
+  if (n > 1) {
+    qsort(e, n, sizeof(*e), smt_entry_cmp);
+  }
   for (size_t i = 1; i < n; i++) {
     if (memcmp(e[i - 1].k.b, e[i].k.b, 32) == 0) {
       err = ERR_CORRUPT; /* two keys with one hash: BLAKE2b is broken */

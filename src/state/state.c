@@ -40,6 +40,7 @@ struct state_slot {
 struct state {
   struct store_txn *t;
   bool write;
+  bool scratch;             /* writes buffer over a read snapshot and are never committed */
   struct state_slot *slots; /* LIM_TX_WRITES_MAX; NULL for read-only */
   size_t slot_count;
   uint8_t *dirty; /* [u8 len | key] records */
@@ -67,6 +68,25 @@ int state_create(struct state **out, struct store_txn *t) {
       free(st);
       return ERR_NOMEM;
     }
+  }
+  *out = st;
+  return OK;
+}
+
+int state_create_scratch(struct state **out, struct store_txn *t) {
+  assert(out != NULL && t != NULL);
+  assert(!store_txn_is_write(t));
+  *out = NULL;
+  struct state *st = calloc(1, sizeof(*st));
+  if (st == NULL) {
+    return ERR_NOMEM;
+  }
+  st->t = t;
+  st->scratch = true;
+  st->slots = malloc(LIM_TX_WRITES_MAX * sizeof(*st->slots));
+  if (st->slots == NULL) {
+    free(st);
+    return ERR_NOMEM;
   }
   *out = st;
   return OK;
@@ -119,7 +139,7 @@ int state_get(struct state *st, struct bytes key, struct bytes *val) {
 
 /* The slot for key: the one already buffered, or a fresh one. */
 static int state_slot_take(struct state *st, struct bytes key, struct state_slot **out) {
-  assert(st->write && st->slots != NULL);
+  assert((st->write || st->scratch) && st->slots != NULL);
   if (!state_key_ok(key)) {
     return ERR_OVERSIZE;
   }
@@ -138,7 +158,8 @@ static int state_slot_take(struct state *st, struct bytes key, struct state_slot
 
 int state_put(struct state *st, struct bytes key, struct bytes val) {
   assert(st != NULL);
-  assert(st->write); /* writing through a read-only state is a bug */
+  /* Writing through a read-only state is a bug; a scratch state buffers. */
+  assert(st->write || st->scratch);
   assert(val.ptr != NULL || val.len == 0);
   if (val.len > LIM_STATE_VALUE_MAX) {
     return ERR_OVERSIZE;
@@ -158,7 +179,7 @@ int state_put(struct state *st, struct bytes key, struct bytes val) {
 
 int state_del(struct state *st, struct bytes key) {
   assert(st != NULL);
-  assert(st->write);
+  assert(st->write || st->scratch);
   struct state_slot *s = NULL;
   int err = state_slot_take(st, key, &s);
   if (err != OK) {

@@ -30,6 +30,11 @@ struct state;
 /* Wraps a store transaction (read or write) for state access. The store
  * transaction stays owned by the caller and must outlive the state. */
 int state_create(struct state **out, struct store_txn *t) MUST_CHECK;
+/* A scratch state over a read transaction: writes are buffered (so a call
+ * can run to completion and report its result) but can never be committed
+ * (state_tx_commit and state_root_update on it are bugs). Many scratch
+ * states may run in parallel on read snapshots: the node's dry runs. */
+int state_create_scratch(struct state **out, struct store_txn *t) MUST_CHECK;
 /* Frees; uncommitted tx writes are dropped. NULL is a no-op. */
 void state_destroy(struct state *st);
 
@@ -72,7 +77,7 @@ void state_iter_end(struct state_iter *it);
 /* An inclusion (value present) or exclusion proof for one key. */
 #define STATE_PROOF_DEPTH_MAX 256
 struct state_proof {
-  uint16_t depth;                              /* siblings from the root */
+  uint16_t depth;                                /* siblings from the root */
   struct hash32 siblings[STATE_PROOF_DEPTH_MAX]; /* siblings[0] is at depth 1 */
   /* For exclusion: when the path ends at another key's leaf, that leaf's
    * key hash and value hash; otherwise the path ends at an empty subtree. */
@@ -87,8 +92,8 @@ int state_prove(struct state *st, struct bytes key, struct state_proof *proof) M
 /* Checks a proof: value non-NULL claims inclusion of exactly that value,
  * NULL claims absence. Returns OK or ERR_PROOF_INVALID. Pure; needs no
  * store. */
-int state_proof_verify(const struct state_proof *proof, const struct hash32 *root,
-                       struct bytes key, const struct bytes *value) MUST_CHECK;
+int state_proof_verify(const struct state_proof *proof, const struct hash32 *root, struct bytes key,
+                       const struct bytes *value) MUST_CHECK;
 
 /* Recomputes the root from scratch over every entry in STATE (for verify
  * and tests); does not touch the stored tree. */

@@ -16,6 +16,11 @@
  * then already poisoned the transaction, so every later call and the
  * commit return that same error instead of LMDB's generic "bad txn".
  *
+ * Borrowed values: in a read transaction they live until it ends; in the
+ * write transaction LMDB only promises them until the next put or del in
+ * that transaction (a dirty page may be rewritten in place), so callers
+ * copy what they need before writing.
+ *
  * Iterators hold an LMDB cursor; they must end before their transaction
  * does (LMDB frees a write transaction's cursors itself, so ending one
  * afterwards would be a use after free). The transaction counts its open
@@ -23,14 +28,21 @@
  */
 #include "store/store.h"
 
+#include "limits/limits.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Snapshots open at once: one per HTTP connection at worst, plus the
+ * node's own (consensus, mempool checks, sync). LMDB's default is 126; a
+ * slot costs 64 bytes of lock file. */
+#define STORE_READERS_MAX (LIM_HTTP_CONNECTIONS_MAX + 64)
+
 static const char *const store_table_names[STORE_TABLE_COUNT_] = {
-    [STORE_META] = "meta",     [STORE_BLOCKS] = "blocks", [STORE_HASHES] = "hashes",
+    [STORE_META] = "meta",       [STORE_BLOCKS] = "blocks", [STORE_HASHES] = "hashes",
     [STORE_TXINDEX] = "txindex", [STORE_STATE] = "state",   [STORE_SMT] = "smt",
 };
 
@@ -44,7 +56,7 @@ struct store_txn {
   struct store *s;
   MDB_txn *txn;
   bool write;
-  int err;              /* first hard failure; OK while the txn is healthy */
+  int err;             /* first hard failure; OK while the txn is healthy */
   uint32_t iters_open; /* iterators that must end before the txn */
 };
 
@@ -74,6 +86,8 @@ static int store_err(int rc) {
   case MDB_INVALID:
   case MDB_VERSION_MISMATCH:
     return ERR_CORRUPT;
+  case MDB_READERS_FULL: /* every snapshot slot is taken: overload, retry later */
+    return ERR_UNAVAILABLE;
   case ENOMEM:
     return ERR_NOMEM;
   default:
@@ -84,6 +98,8 @@ static int store_err(int rc) {
 static void store_check_table(const struct store_txn *t, enum store_table tb) {
   assert(t != NULL && t->txn != NULL);
   assert((int)tb >= 0 && tb < STORE_TABLE_COUNT_);
+  (void)t; /* used only by the asserts */
+  (void)tb;
 }
 
 static int store_tables_open(struct store *s) {
@@ -119,6 +135,10 @@ int store_open(struct store **out, const char *dir, size_t map_bytes) {
     goto fail;
   }
   err = store_err(mdb_env_set_mapsize(s->env, map_bytes));
+  if (err != OK) {
+    goto fail;
+  }
+  err = store_err(mdb_env_set_maxreaders(s->env, STORE_READERS_MAX));
   if (err != OK) {
     goto fail;
   }
@@ -308,7 +328,9 @@ int store_iter_begin(struct store_txn *t, enum store_table tb, struct bytes pref
   if (prefix.len > t->s->key_bytes_max || start.len > t->s->key_bytes_max) {
     return ERR_OVERSIZE;
   }
-  struct store_iter *it = calloc(1, sizeof(*it) + prefix.len + start.len);
+  bool from_start = store_key_cmp(start.ptr, start.len, prefix.ptr, prefix.len) > 0;
+  struct bytes seek = from_start ? start : prefix;
+  struct store_iter *it = calloc(1, sizeof(*it) + prefix.len + seek.len);
   if (it == NULL) {
     return ERR_NOMEM;
   }
@@ -323,8 +345,6 @@ int store_iter_begin(struct store_txn *t, enum store_table tb, struct bytes pref
   if (prefix.len > 0) {
     memcpy(it->prefix, prefix.ptr, prefix.len);
   }
-  bool from_start = store_key_cmp(start.ptr, start.len, prefix.ptr, prefix.len) > 0;
-  struct bytes seek = from_start ? start : prefix;
   it->seek = it->buf + prefix.len;
   it->seek_len = seek.len;
   if (seek.len > 0) {

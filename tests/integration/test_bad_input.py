@@ -50,8 +50,12 @@ def main():
                           f"box_pk=@{other['file']}")
         raw = bytes.fromhex(good)
         flipped = good[:-2] + ("00" if good[-2:] != "00" else "01")
-        expect(net, "malformed bytes", 400, "MALFORMED",
-               lambda: http.post("/v1/txs", b"\x01\x00garbage", "application/octet-stream"))
+        expect(net, "truncated bytes", 400, "MALFORMED",
+               lambda: http.post("/v1/txs", raw[:40], "application/octet-stream"))
+        expect(net, "garbage bytes (a length over its limit)", 413, "OVERSIZE",
+               lambda: http.post("/v1/txs", b"\x01garbage!", "application/octet-stream"))
+        expect(net, "unknown encoding version", 400, "MALFORMED",
+               lambda: http.post("/v1/txs", b"\x07" + raw[1:], "application/octet-stream"))
         expect(net, "trailing bytes", 400, "TRAILING_BYTES",
                lambda: http.post("/v1/txs", {"tx": good + "00"}))
         expect(net, "bad signature", 401, "BAD_SIGNATURE",

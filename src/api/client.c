@@ -1,0 +1,220 @@
+/*
+ * client — a small blocking HTTP client over one libcurl easy handle.
+ *
+ * The handle lives as long as the client so that its connection is kept
+ * alive between requests (the CLI's tx + wait + query, the benchmarks'
+ * loops). Each request resets the handle's options (curl_easy_reset keeps
+ * the connection cache) and sets them afresh, so no option of one request
+ * leaks into the next. Signals are off (CURLOPT_NOSIGNAL) because the
+ * callers may be threaded; the body grows in a buffer capped at 64 MiB,
+ * which bounds what a misbehaving server can make us hold.
+ */
+#include "api/api_internal.h"
+
+#include <assert.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONNECT_TIMEOUT_MS 5000L
+#define TOTAL_TIMEOUT_MS 70000L /* above the API's longest wait (60 s) */
+#define BODY_MAX ((size_t)64 * 1024 * 1024)
+#define URL_MAX 4096
+
+struct api_client {
+  CURL *curl;
+  char *base_url; /* without a trailing '/' */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void) {
+  curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int api_client_create(struct api_client **out, const char *base_url) {
+  assert(out != NULL && base_url != NULL);
+  *out = NULL;
+  if (pthread_once(&curl_once, curl_init_once) != 0 || curl_init_rc != CURLE_OK) {
+    return ERR_INTERNAL;
+  }
+  size_t n = strlen(base_url);
+  while (n > 0 && base_url[n - 1] == '/') {
+    n--;
+  }
+  if (n == 0 || n >= URL_MAX) {
+    return ERR_BAD_ARGS;
+  }
+  struct api_client *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    return ERR_NOMEM;
+  }
+  c->base_url = strndup(base_url, n);
+  c->curl = curl_easy_init();
+  if (c->base_url == NULL || c->curl == NULL) {
+    api_client_destroy(c);
+    return ERR_NOMEM;
+  }
+  *out = c;
+  return OK;
+}
+
+void api_client_destroy(struct api_client *c) {
+  if (c == NULL) {
+    return;
+  }
+  if (c->curl != NULL) {
+    curl_easy_cleanup(c->curl);
+  }
+  free(c->base_url);
+  free(c);
+}
+
+void api_response_free(struct api_response *r) {
+  if (r == NULL) {
+    return;
+  }
+  free(r->body);
+  memset(r, 0, sizeof(*r));
+}
+
+/* ---- one request ------------------------------------------------------------- */
+
+struct sink {
+  char *buf;
+  size_t len;
+  size_t cap;
+  bool oversize;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx) {
+  struct sink *s = ctx;
+  size_t n = size * nmemb; /* curl guarantees size == 1 */
+  if (n > BODY_MAX - s->len) {
+    s->oversize = true;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  if (s->len + n + 1 > s->cap) {
+    size_t cap = s->cap == 0 ? 4096 : s->cap;
+    while (cap < s->len + n + 1) {
+      cap *= 2;
+    }
+    char *grown = realloc(s->buf, cap);
+    if (grown == NULL) {
+      return 0;
+    }
+    s->buf = grown;
+    s->cap = cap;
+  }
+  memcpy(s->buf + s->len, data, n);
+  s->len += n;
+  s->buf[s->len] = '\0';
+  return n;
+}
+
+static int curl_error(CURLcode rc, const struct sink *s) {
+  switch (rc) {
+  case CURLE_OPERATION_TIMEDOUT:
+    return ERR_TIMEOUT;
+  case CURLE_WRITE_ERROR:
+    return s->oversize ? ERR_OVERSIZE : ERR_NOMEM;
+  case CURLE_OUT_OF_MEMORY:
+    return ERR_NOMEM;
+  case CURLE_URL_MALFORMAT:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+    return ERR_BAD_ARGS;
+  default:
+    return ERR_UNAVAILABLE;
+  }
+}
+
+static void set_common(CURL *h, const char *url, struct sink *s) {
+  /* Setting options on a valid handle fails only for unknown options. */
+  (void)curl_easy_setopt(h, CURLOPT_URL, url);
+  (void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  (void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+  (void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
+  (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+  (void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+}
+
+/* Runs the request the handle is set up for and fills out. */
+static int perform(struct api_client *c, struct sink *s, struct api_response *out) {
+  CURLcode rc = curl_easy_perform(c->curl);
+  if (rc != CURLE_OK) {
+    int err = curl_error(rc, s);
+    free(s->buf);
+    return err;
+  }
+  long status = 0;
+  (void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (s->buf == NULL) {
+    s->buf = calloc(1, 1); /* an empty body is still a string */
+    if (s->buf == NULL) {
+      return ERR_NOMEM;
+    }
+  }
+  out->status = status;
+  out->body = s->buf;
+  out->len = s->len;
+  return OK;
+}
+
+static int make_url(const struct api_client *c, const char *path, char *url, size_t cap) {
+  const char *sep = path[0] == '/' ? "" : "/";
+  int n = snprintf(url, cap, "%s%s%s", c->base_url, sep, path);
+  return n > 0 && (size_t)n < cap ? OK : ERR_BAD_ARGS;
+}
+
+int api_client_get(struct api_client *c, const char *path, struct api_response *out) {
+  assert(c != NULL && path != NULL && out != NULL);
+  memset(out, 0, sizeof(*out));
+  char url[URL_MAX];
+  int rc = make_url(c, path, url, sizeof(url));
+  if (rc != OK) {
+    return rc;
+  }
+  struct sink s = {0};
+  curl_easy_reset(c->curl);
+  set_common(c->curl, url, &s);
+  (void)curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+  return perform(c, &s, out);
+}
+
+int api_client_post(struct api_client *c, const char *path, const char *content_type,
+                    const uint8_t *body, size_t len, struct api_response *out) {
+  assert(c != NULL && path != NULL && out != NULL && (body != NULL || len == 0));
+  memset(out, 0, sizeof(*out));
+  char url[URL_MAX];
+  char ct[256];
+  int rc = make_url(c, path, url, sizeof(url));
+  if (rc != OK) {
+    return rc;
+  }
+  int n = snprintf(ct, sizeof(ct), "Content-Type: %s",
+                   content_type == NULL ? "application/json" : content_type);
+  if (n < 0 || (size_t)n >= sizeof(ct)) {
+    return ERR_BAD_ARGS;
+  }
+  /* "Expect:" off: no 100-continue round trip for our small bodies. */
+  struct curl_slist *headers = curl_slist_append(NULL, ct);
+  struct curl_slist *more = headers == NULL ? NULL : curl_slist_append(headers, "Expect:");
+  if (more == NULL) {
+    curl_slist_free_all(headers);
+    return ERR_NOMEM;
+  }
+  headers = more;
+  struct sink s = {0};
+  curl_easy_reset(c->curl);
+  set_common(c->curl, url, &s);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body == NULL ? (const void *)"" : body);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  (void)curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+  rc = perform(c, &s, out);
+  curl_slist_free_all(headers);
+  return rc;
+}

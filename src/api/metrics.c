@@ -1,0 +1,141 @@
+/*
+ * metrics — request counters by route pattern and HTTP status, and the
+ * Prometheus text of GET /metrics.
+ *
+ * The table is fixed at build time (route slots x status slots) and each
+ * cell is a relaxed atomic: connection threads count without a lock, and a
+ * scrape reads each cell once. Statuses outside the known list share one
+ * "other" slot so the table never grows with what clients send. Labels are
+ * route patterns, never raw paths, so no id reaches a metric.
+ */
+#include "api/api_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The statuses the API answers with; slot 0 is "other". */
+static const int statuses[] = {0,   200, 202, 400, 401, 403, 404, 405, 409,
+                               410, 413, 422, 431, 500, 503, 504, 507};
+_Static_assert(ARRAY_LEN(statuses) <= API_STATUS_SLOTS, "one counter per status");
+
+void api_metrics_init(struct api_metrics *m) {
+  for (size_t r = 0; r < API_ROUTE_SLOTS; r++) {
+    for (size_t s = 0; s < API_STATUS_SLOTS; s++) {
+      atomic_init(&m->counts[r][s], 0);
+    }
+  }
+}
+
+static size_t status_slot(int status) {
+  for (size_t i = 1; i < ARRAY_LEN(statuses); i++) {
+    if (statuses[i] == status) {
+      return i;
+    }
+  }
+  return 0;
+}
+
+void api_metrics_count(struct api_metrics *m, size_t route, int status) {
+  assert(route < API_ROUTE_SLOTS);
+  atomic_fetch_add_explicit(&m->counts[route][status_slot(status)], 1, memory_order_relaxed);
+}
+
+void api_metrics_each(struct api_metrics *m, api_metrics_fn fn, void *ctx) {
+  for (size_t r = 0; r < API_ROUTE_SLOTS; r++) {
+    const char *pattern = api_route_pattern(r);
+    if (pattern == NULL) {
+      break;
+    }
+    for (size_t s = 0; s < ARRAY_LEN(statuses); s++) {
+      uint64_t v = atomic_load_explicit(&m->counts[r][s], memory_order_relaxed);
+      if (v > 0) {
+        fn(ctx, pattern, statuses[s], v);
+      }
+    }
+  }
+}
+
+/* ---- GET /metrics ------------------------------------------------------------ */
+
+static void print_http_counter(void *ctx, const char *route, int status, uint64_t count) {
+  FILE *f = ctx;
+  /* Patterns hold only [a-z0-9/{}_], nothing a label needs escaped. */
+  if (status == 0) {
+    fprintf(f, "medchain_http_requests_total{route=\"%s\",status=\"other\"} %llu\n", route,
+            (unsigned long long)count);
+  } else {
+    fprintf(f, "medchain_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route, status,
+            (unsigned long long)count);
+  }
+}
+
+static void print_node(FILE *f, const struct node_status *st, const uint64_t *rejected) {
+  fprintf(f,
+          "# HELP medchain_height Height of the last committed block.\n"
+          "# TYPE medchain_height gauge\nmedchain_height %llu\n",
+          (unsigned long long)st->height);
+  fprintf(f,
+          "# HELP medchain_txs_committed_total Transactions committed since start.\n"
+          "# TYPE medchain_txs_committed_total counter\nmedchain_txs_committed_total %llu\n",
+          (unsigned long long)st->txs_committed);
+  fprintf(f, "# HELP medchain_txs_rejected_total Submissions rejected since start, by code.\n"
+             "# TYPE medchain_txs_rejected_total counter\n");
+  for (int code = 0; code < ERR_COUNT_; code++) {
+    if (rejected[code] > 0) {
+      fprintf(f, "medchain_txs_rejected_total{code=\"%s\"} %llu\n", err_name(code),
+              (unsigned long long)rejected[code]);
+    }
+  }
+  fprintf(f,
+          "# HELP medchain_mempool_txs Transactions waiting in the mempool.\n"
+          "# TYPE medchain_mempool_txs gauge\nmedchain_mempool_txs %llu\n",
+          (unsigned long long)st->mempool_txs);
+  fprintf(f,
+          "# HELP medchain_mempool_bytes Bytes of transactions in the mempool.\n"
+          "# TYPE medchain_mempool_bytes gauge\nmedchain_mempool_bytes %llu\n",
+          (unsigned long long)st->mempool_bytes);
+}
+
+int api_h_metrics(struct api_ctx *c) {
+  if (c->node == NULL) {
+    return ERR_UNAVAILABLE;
+  }
+  struct node_status *st = malloc(sizeof(*st));
+  uint64_t *rejected = calloc(ERR_COUNT_, sizeof(uint64_t));
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = NULL;
+  int rc = st == NULL || rejected == NULL ? ERR_NOMEM : node_status(c->node, st);
+  if (rc != OK) {
+    goto fail;
+  }
+  node_rejections(c->node, rejected);
+  f = open_memstream(&text, &len);
+  if (f == NULL) {
+    rc = ERR_NOMEM;
+    goto fail;
+  }
+  print_node(f, st, rejected);
+  fprintf(f, "# HELP medchain_http_requests_total HTTP requests by route and status.\n"
+             "# TYPE medchain_http_requests_total counter\n");
+  if (c->metrics != NULL) {
+    api_metrics_each(c->metrics, print_http_counter, f);
+  }
+  bool failed = ferror(f) != 0;
+  if (fclose(f) != 0 || failed) {
+    rc = ERR_NOMEM;
+    goto fail;
+  }
+  c->text = text;
+  c->text_len = len;
+  c->content_type = "text/plain; version=0.0.4; charset=utf-8";
+  free(rejected);
+  free(st);
+  return OK;
+fail:
+  free(text);
+  free(rejected);
+  free(st);
+  return rc;
+}

@@ -1,0 +1,250 @@
+/*
+ * server — libmicrohttpd glue: sockets in, api_route out.
+ *
+ * A thread per connection, so that POST /v1/txs?wait=commit may block in
+ * node_tx_wait without stalling anyone else; connections, header memory
+ * and idle time are bounded by the daemon's options (beyond the header
+ * memory libmicrohttpd answers 431/413 itself).
+ *
+ * Each request gets a struct conn_req from the URI log callback, which sees
+ * the raw request target before libmicrohttpd splits and decodes it: the
+ * router parses path and query itself, the same way for sockets, tests and
+ * the fuzzer. The body accumulates there up to LIM_HTTP_BODY_MAX. A larger
+ * declared Content-Length is refused with 413 before any body is read; a
+ * chunked body that grows past the limit is drained without being kept and
+ * answered 413, and one that goes on long after (16x the limit) has its
+ * connection closed. The request context is freed by the completion
+ * callback, which libmicrohttpd calls for every request the URI callback
+ * saw, however it ended.
+ */
+#include "api/api_internal.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONN_TIMEOUT_S 30u
+/* A chunked body past the limit is drained this far, then cut off. */
+#define DRAIN_MAX ((uint64_t)LIM_HTTP_BODY_MAX * 16u)
+
+struct api_server {
+  struct MHD_Daemon *daemon;
+  struct node *node;
+  struct api_metrics metrics;
+};
+
+struct conn_req {
+  char *uri; /* raw request target: path and query */
+  uint8_t *body;
+  size_t len;
+  size_t cap;
+  uint64_t received; /* body bytes seen, kept or not */
+  bool started;      /* the handler has seen the headers */
+  bool oversize;
+};
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  (void)cls;
+  (void)conn;
+  struct conn_req *r = calloc(1, sizeof(*r));
+  if (r != NULL && uri != NULL) {
+    r->uri = strdup(uri);
+  }
+  return r; /* NULL or without uri: the handler answers OUT_OF_MEMORY */
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  struct conn_req *r = *req_cls;
+  if (r != NULL) {
+    free(r->uri);
+    free(r->body);
+    free(r);
+  }
+  *req_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+                                                             va_list ap) {
+  (void)cls;
+  char line[256];
+  vsnprintf(line, sizeof(line), fmt, ap);
+  line[strcspn(line, "\r\n")] = '\0';
+  base_log(BASE_LOG_DEBUG, "api", "httpd: %s", line);
+}
+
+/* ---- request bodies ------------------------------------------------------------ */
+
+static bool declared_oversize(struct MHD_Connection *conn) {
+  const char *cl =
+      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  uint64_t n = 0;
+  return cl != NULL && base_parse_u64(&n, cl) == OK && n > LIM_HTTP_BODY_MAX;
+}
+
+static void body_take(struct conn_req *r, const char *data, size_t n) {
+  r->received += n;
+  if (r->oversize) {
+    return;
+  }
+  if (n > LIM_HTTP_BODY_MAX - r->len) {
+    r->oversize = true;
+    return;
+  }
+  if (r->len + n > r->cap) {
+    size_t cap = r->cap == 0 ? 4096 : r->cap;
+    while (cap < r->len + n) {
+      cap *= 2;
+    }
+    cap = cap > LIM_HTTP_BODY_MAX ? LIM_HTTP_BODY_MAX : cap;
+    uint8_t *grown = realloc(r->body, cap);
+    if (grown == NULL) {
+      r->oversize = true; /* cannot keep it: refuse it rather than guess */
+      return;
+    }
+    r->body = grown;
+    r->cap = cap;
+  }
+  memcpy(r->body + r->len, data, n);
+  r->len += n;
+}
+
+/* ---- answers ------------------------------------------------------------------- */
+
+static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct api_reply *rep) {
+  static const char nomem[] =
+      "{\"error\":{\"code\":\"OUT_OF_MEMORY\",\"message\":\"out of memory\"}}\n";
+  struct MHD_Response *resp = NULL;
+  if (rep->body != NULL) {
+    resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
+    if (resp != NULL) {
+      rep->body = NULL; /* the response frees it */
+    }
+  }
+  if (resp == NULL) {
+    rep->status = err_http_status(ERR_NOMEM);
+    rep->content_type = "application/json";
+    resp =
+        MHD_create_response_from_buffer(sizeof(nomem) - 1, (void *)nomem, MHD_RESPMEM_PERSISTENT);
+  }
+  api_reply_free(rep);
+  if (resp == NULL) {
+    return MHD_NO;
+  }
+  enum MHD_Result ok =
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+  if (ok == MHD_YES) {
+    ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  }
+  if (ok == MHD_YES) {
+    ok = MHD_queue_response(conn, (unsigned int)rep->status, resp);
+  }
+  MHD_destroy_response(resp);
+  return ok;
+}
+
+static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *conn, struct conn_req *r,
+                              const char *method) {
+  char *query = strchr(r->uri, '?');
+  if (query != NULL) {
+    *query++ = '\0';
+  }
+  struct api_request req = {
+      .method = method,
+      .path = r->uri,
+      .query = query,
+      .content_type =
+          MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+      .body = r->body,
+      .body_len = r->len,
+      .body_oversize = r->oversize,
+  };
+  struct api_reply rep;
+  api_route(s->node, &s->metrics, &req, &rep);
+  return queue_reply(conn, &rep);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls) {
+  (void)url; /* decoded and split by libmicrohttpd: the router uses r->uri */
+  (void)version;
+  struct api_server *s = cls;
+  struct conn_req *r = *req_cls;
+  if (r == NULL || r->uri == NULL) {
+    struct api_reply rep = {.status = err_http_status(ERR_NOMEM)};
+    return queue_reply(conn, &rep);
+  }
+  if (!r->started) {
+    r->started = true;
+    if (declared_oversize(conn)) {
+      r->oversize = true;
+      return answer(s, conn, r, method); /* before reading any of it */
+    }
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    body_take(r, upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return r->oversize && r->received > DRAIN_MAX ? MHD_NO : MHD_YES;
+  }
+  return answer(s, conn, r, method);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+int api_server_start(struct api_server **out, struct node *n, const char *host, uint16_t port) {
+  assert(out != NULL && host != NULL);
+  *out = NULL;
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    return ERR_CONFIG;
+  }
+  struct api_server *s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    return ERR_NOMEM;
+  }
+  s->node = n;
+  api_metrics_init(&s->metrics);
+  s->daemon = MHD_start_daemon(
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, port,
+      NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
+      (const struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned int)LIM_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)LIM_HTTP_HEADER_MAX, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+      MHD_OPTION_END);
+  if (s->daemon == NULL) {
+    base_log(BASE_LOG_ERROR, "api", "cannot listen on %s:%u", host, (unsigned)port);
+    free(s);
+    return ERR_IO;
+  }
+  base_log(BASE_LOG_INFO, "api", "listening on %s:%u", host, (unsigned)api_server_port(s));
+  *out = s;
+  return OK;
+}
+
+uint16_t api_server_port(const struct api_server *s) {
+  assert(s != NULL && s->daemon != NULL);
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  return info == NULL ? 0 : info->port;
+}
+
+void api_server_stop(struct api_server *s) {
+  if (s == NULL) {
+    return;
+  }
+  MHD_stop_daemon(s->daemon);
+  free(s);
+}

@@ -1,0 +1,697 @@
+/*
+ * bench — committed transactions per second on a throwaway local network.
+ *
+ *   medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]
+ *
+ * What it does, in order:
+ *  1. a 1-node testnet in a fresh mkdtemp directory (the `testnet init`
+ *     code path), its node started as our child process (same binary,
+ *     `node --home`), on a free loopback port;
+ *  2. C patients with deterministic keys (cry_keys_from_seed), enrolled by
+ *     the first founding organization's admin;
+ *  3. N transactions pre-signed before any timing: client i is patient i
+ *     calling consent.grant (to the admin, for a category, expiring far in
+ *     the future) with nonces 1, 2, ...: a call that succeeds every time and
+ *     writes a new consent, so every transaction does real state work;
+ *  4. the timed phase: C threads, each with its own keep-alive HTTP client,
+ *     submit their transactions one after another with ?wait=commit,
+ *     recording each one's latency on the monotonic clock; throughput is N
+ *     over the time from the first submission to the last commit;
+ *  5. figures of the same run: the node's peak RSS (VmHWM), bytes on disk
+ *     per transaction = growth of HOME/data/data.mdb's allocated blocks
+ *     (st_blocks * 512, so LMDB's sparse map does not count) over the timed
+ *     phase divided by N, and the machine's Ed25519 verification rate
+ *     (cry_bench_verify_per_s on every core) which bounds any design that
+ *     verifies each transaction once: bound_tx_per_s = verify_per_s / nodes.
+ * Then the node is stopped (SIGTERM) and the directory removed unless --keep.
+ *
+ * Only --nodes 1 runs for now: more nodes need the consensus issue.
+ */
+#include "cli/cli_internal.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CLI_BENCH_CLIENTS_MAX 1024
+#define CLI_BENCH_TXS_MAX 10000000u
+#define CLI_BENCH_UP_TIMEOUT_MS 30000
+#define CLI_BENCH_CHAIN_ID "medchain-bench"
+#define CLI_BENCH_GAP_RETRIES 400
+
+struct cli_bench_opts {
+  uint64_t nodes;
+  uint64_t txs;
+  uint64_t clients;
+  bool json;
+  bool keep;
+};
+
+struct cli_bench_client {
+  struct cli_bench *b;
+  pthread_t thread;
+  struct api_client *http;
+  size_t first; /* index of its first transaction in b->bodies */
+  size_t count;
+  uint64_t start_ns; /* its first submission */
+  uint64_t end_ns;   /* its last answer */
+  uint64_t failed;
+  char fail_code[64];
+};
+
+struct cli_bench {
+  struct cli_bench_opts o;
+  char dir[PATH_MAX];
+  char home[NODE_PATH_MAX];
+  char url[96];
+  pid_t pid;
+  struct cry_keys *admin;
+  struct hash32 admin_id;
+  struct cry_keys **patients; /* o.clients */
+  uint64_t *patient_nonce;    /* next nonce of each patient */
+  char **bodies;              /* o.txs POST bodies, client-major */
+  uint64_t *lat_ns;           /* o.txs latencies */
+  struct cli_bench_client *clients;
+  pthread_mutex_t lock; /* guards go and abort_run */
+  pthread_cond_t cond;
+  bool go;
+  bool abort_run;
+  /* figures */
+  uint64_t wall_ns;
+  uint64_t failed;
+  uint64_t blocks;
+  uint64_t disk_before;
+  uint64_t disk_after;
+  uint64_t rss_kb;
+  double verify_per_s;
+  long cores;
+};
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static int cli_bench_parse(struct cli_bench_opts *o, int argc, char **argv) {
+  *o = (struct cli_bench_opts){.nodes = 1, .txs = 20000, .clients = 64};
+  struct cli_opt opts[] = {
+      {"nodes", CLI_OPT_U64, &o->nodes, false},     {"txs", CLI_OPT_U64, &o->txs, false},
+      {"clients", CLI_OPT_U64, &o->clients, false}, {"json", CLI_OPT_FLAG, &o->json, false},
+      {"keep", CLI_OPT_FLAG, &o->keep, false},
+  };
+  char err[256];
+  char *pos[1];
+  size_t npos = 0;
+  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc - 1, argv + 1, pos, 0, &npos, err, sizeof(err)) !=
+      OK) {
+    return cli_usage("bench", "%s", err);
+  }
+  if (o->nodes != 1) {
+    return cli_usage("bench", "only --nodes 1 is supported: multi-node consensus is not built yet");
+  }
+  if (o->clients < 1 || o->clients > CLI_BENCH_CLIENTS_MAX) {
+    return cli_usage("bench", "--clients must be between 1 and %d", CLI_BENCH_CLIENTS_MAX);
+  }
+  if (o->txs < 1 || o->txs > CLI_BENCH_TXS_MAX) {
+    return cli_usage("bench", "--txs must be between 1 and %u", CLI_BENCH_TXS_MAX);
+  }
+  if (o->txs < o->clients) {
+    o->clients = o->txs;
+  }
+  return CLI_EXIT_OK;
+}
+
+/* A loopback port nobody listens on right now (the kernel's choice). */
+static int cli_free_port(uint32_t *port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return ERR_IO;
+  }
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  int rc = ERR_IO;
+  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+    *port = ntohs(a.sin_port);
+    rc = (*port >= 1024 && *port < 65535) ? OK : ERR_IO;
+  }
+  close(fd);
+  return rc;
+}
+
+/* Creates the testnet and loads the first organization's admin key. */
+static int cli_bench_net(struct cli_bench *b) {
+  struct cli_testnet_spec *spec = malloc(sizeof(*spec));
+  if (spec == NULL) {
+    return cli_report(ERR_NOMEM, "out of memory");
+  }
+  cli_testnet_spec_defaults(spec, b->dir);
+  snprintf(spec->chain_id, sizeof(spec->chain_id), "%s", CLI_BENCH_CHAIN_ID);
+  int rc = cli_free_port(&spec->base_port);
+  if (rc != OK) {
+    (void)cli_report(rc, "no free loopback port");
+    goto fail;
+  }
+  rc = cli_testnet_init(spec, NULL);
+  if (rc != OK) {
+    goto fail;
+  }
+  cli_api_url(b->url, sizeof(b->url), "127.0.0.1", (uint16_t)spec->base_port);
+  char key[NODE_PATH_MAX + 64];
+  rc = cli_testnet_home(b->home, sizeof(b->home), spec->dir, 0);
+  if (rc == OK) {
+    rc = cli_testnet_admin_key(key, sizeof(key), spec->dir, spec->orgs[0].name);
+  }
+  if (rc == OK) {
+    rc = cry_keystore_read(&b->admin, key, NULL);
+  }
+  if (rc != OK) {
+    (void)cli_report(rc, "could not load the founding admin's key");
+    goto fail;
+  }
+  struct pubkey pk;
+  cry_keys_sign_pk(b->admin, &pk);
+  cry_id_from_pk(&b->admin_id, &pk);
+fail:
+  free(spec);
+  return rc;
+}
+
+static int cli_bench_start_node(struct cli_bench *b) {
+  char exe[PATH_MAX];
+  int rc = cli_self_exe(exe, sizeof(exe));
+  if (rc != OK) {
+    return cli_report(rc, "cannot find this executable's path");
+  }
+  rc = cli_node_spawn(exe, b->home, false, &b->pid);
+  if (rc != OK) {
+    return cli_report(rc, "could not start the node");
+  }
+  rc = cli_node_wait_up(b->url, b->pid, CLI_BENCH_UP_TIMEOUT_MS);
+  if (rc != OK) {
+    char log[NODE_PATH_MAX + 16];
+    if (rc == ERR_UNAVAILABLE) {
+      b->pid = 0; /* exited and reaped */
+    }
+    (void)cli_report(rc, "the node did not come up at %s", b->url);
+    if (cli_path(log, sizeof(log), b->home, "node.log") == OK) {
+      cli_log_tail(log, 15);
+    }
+  }
+  return rc;
+}
+
+/* ---- patients ----------------------------------------------------------------- */
+
+static int cli_bench_patient_keys(struct cli_bench *b) {
+  size_t n = (size_t)b->o.clients;
+  b->patients = calloc(n, sizeof(*b->patients));
+  b->patient_nonce = calloc(n, sizeof(*b->patient_nonce));
+  if (b->patients == NULL || b->patient_nonce == NULL) {
+    return cli_report(ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    /* Deterministic: the same patients in every run. */
+    uint8_t seed[CRY_SEED_BYTES];
+    struct hash32 h;
+    char label[64];
+    int len = snprintf(label, sizeof(label), "medchain.bench.patient.%zu", i);
+    cry_hash(&h, (const uint8_t *)label, (size_t)len);
+    memcpy(seed, h.b, sizeof(seed));
+    b->patients[i] = cry_keys_from_seed(seed);
+    cry_wipe(seed, sizeof(seed));
+    if (b->patients[i] == NULL) {
+      return cli_report(ERR_NOMEM, "out of memory");
+    }
+  }
+  return OK;
+}
+
+/* The "name=value" strings of a method's arguments, from a lookup of the
+ * values the benchmark wants by field name; fields it has no value for are
+ * left at their defaults. */
+struct cli_bench_arg {
+  const char *name;
+  const char *value;
+};
+
+static int cli_bench_args(const struct ctr_method *m, const struct cli_bench_arg *want,
+                          size_t nwant, uint8_t *out, size_t *out_len) {
+  char strs[LIM_FIELDS_MAX][160];
+  char *argv[LIM_FIELDS_MAX];
+  int argc = 0;
+  for (uint8_t i = 0; i < m->args->nfields && argc < LIM_FIELDS_MAX; i++) {
+    for (size_t k = 0; k < nwant; k++) {
+      if (strcmp(m->args->fields[i].name, want[k].name) == 0) {
+        snprintf(strs[argc], sizeof(strs[argc]), "%s=%s", want[k].name, want[k].value);
+        argv[argc] = strs[argc];
+        argc++;
+        break;
+      }
+    }
+  }
+  char err[256] = "";
+  int rc = api_args_from_strings(m->args, argc, argv, out, LIM_ARGS_MAX, out_len, err, sizeof(err));
+  if (rc != OK) {
+    return cli_report(rc, "%s.%s arguments: %s", m->contract, m->method, err);
+  }
+  return OK;
+}
+
+static const struct ctr_method *cli_bench_method(const char *contract, const char *method) {
+  const struct ctr_method *m =
+      ctr_method_find((struct bytes){(const uint8_t *)contract, strlen(contract)},
+                      (struct bytes){(const uint8_t *)method, strlen(method)});
+  if (m == NULL) {
+    (void)cli_report(ERR_UNKNOWN_METHOD, "this build has no %s.%s", contract, method);
+  }
+  return m;
+}
+
+/* POSTs body; NONCE_GAP (the node's window of future nonces is full) and
+ * MEMPOOL_FULL are retried after a pause. res->err gets the outcome. */
+static int cli_bench_post(struct api_client *c, const char *path, const char *body,
+                          struct cli_tx_result *res) {
+  for (int attempt = 0; attempt < CLI_BENCH_GAP_RETRIES; attempt++) {
+    struct api_response r;
+    memset(&r, 0, sizeof(r));
+    int rc = api_client_post(c, path, "application/json", (const uint8_t *)body, strlen(body), &r);
+    if (rc != OK) {
+      api_response_free(&r);
+      return rc;
+    }
+    /* A 2xx answer is success (a committed error answers with its error's
+     * status); only failures are worth parsing inside the timed loop. */
+    if (r.status >= 200 && r.status < 300) {
+      memset(res, 0, sizeof(*res));
+    } else {
+      cli_tx_result_parse(&r, res);
+    }
+    api_response_free(&r);
+    if (res->err != ERR_NONCE_GAP && res->err != ERR_MEMPOOL_FULL) {
+      return OK;
+    }
+    cli_sleep_ms(25);
+  }
+  return OK;
+}
+
+static int cli_bench_next_nonce(struct api_client *c, const struct hash32 *id, uint64_t *nonce) {
+  char path[96];
+  char hex[65];
+  base_hash_hex(hex, id);
+  snprintf(path, sizeof(path), "/v1/identities/%s", hex);
+  struct api_response r;
+  int rc = cli_http_get_ok(c, path, &r);
+  if (rc != OK) {
+    return rc;
+  }
+  rc = cli_json_u64(r.body, "next_nonce", nonce);
+  api_response_free(&r);
+  return rc == OK ? OK : cli_report(ERR_MALFORMED, "the node did not say the next nonce");
+}
+
+/* One enrolment per patient, signed by the admin with consecutive nonces;
+ * all but the last are submitted without waiting, and the last one waits
+ * for its commit, after which the earlier ones (lower nonces) are in. */
+static int cli_bench_enrol_all(struct cli_bench *b, struct api_client *c, uint8_t *args,
+                               uint8_t *tx) {
+  const struct ctr_method *m = cli_bench_method("identity", "enrol_patient");
+  uint64_t nonce = 0;
+  int rc = m != NULL ? cli_bench_next_nonce(c, &b->admin_id, &nonce) : ERR_UNKNOWN_METHOD;
+  for (size_t i = 0; rc == OK && i < b->o.clients; i++) {
+    struct cli_key_hex h;
+    cli_key_hex(&h, b->patients[i]);
+    const struct cli_bench_arg want[] = {{"sign_pk", h.sign_pk}, {"box_pk", h.box_pk}};
+    size_t args_len = 0;
+    size_t len = 0;
+    rc = cli_bench_args(m, want, ARRAY_LEN(want), args, &args_len);
+    if (rc == OK) {
+      rc = cli_tx_make(b->admin, CLI_BENCH_CHAIN_ID, nonce + i, m, args, args_len, tx,
+                       LIM_TX_BYTES_MAX, &len);
+    }
+    if (rc != OK) {
+      return rc;
+    }
+    char *body = cli_tx_body(tx, len);
+    if (body == NULL) {
+      return cli_report(ERR_NOMEM, "out of memory");
+    }
+    struct cli_tx_result res;
+    bool last = i + 1 == b->o.clients;
+    rc = cli_bench_post(c, last ? "/v1/txs?wait=commit" : "/v1/txs", body, &res);
+    free(body);
+    if (rc == OK && res.err != OK) {
+      rc = cli_report(res.err, "enrolling patient %zu: %s: %s", i, res.code, res.msg);
+    } else if (rc != OK) {
+      (void)cli_report(rc, "the node cannot be reached");
+    }
+  }
+  return rc;
+}
+
+static int cli_bench_patients(struct cli_bench *b) {
+  struct api_client *c = NULL;
+  uint8_t *args = malloc(LIM_ARGS_MAX);
+  uint8_t *tx = malloc(LIM_TX_BYTES_MAX);
+  int rc = (args != NULL && tx != NULL) ? cli_bench_patient_keys(b) : ERR_NOMEM;
+  if (rc == OK && api_client_create(&c, b->url) != OK) {
+    rc = ERR_NOMEM;
+  }
+  if (rc == OK) {
+    rc = cli_bench_enrol_all(b, c, args, tx);
+  }
+  for (size_t i = 0; rc == OK && i < b->o.clients; i++) {
+    struct pubkey pk;
+    struct hash32 id;
+    cry_keys_sign_pk(b->patients[i], &pk);
+    cry_id_from_pk(&id, &pk);
+    rc = cli_bench_next_nonce(c, &id, &b->patient_nonce[i]);
+  }
+  api_client_destroy(c);
+  free(tx);
+  free(args);
+  return rc;
+}
+
+/* ---- the workload ------------------------------------------------------------- */
+
+/* consent.grant arguments of patient i (the same for all its calls: each
+ * call still creates a new consent). */
+static int cli_bench_grant_args(const struct cli_bench *b, const struct ctr_method *m, size_t i,
+                                uint8_t *args, size_t *args_len) {
+  struct cli_key_hex h;
+  cli_key_hex(&h, b->patients[i]);
+  char grantee[65];
+  char expires[24];
+  base_hash_hex(grantee, &b->admin_id);
+  /* Ten years ahead: never expires during a run. */
+  snprintf(expires, sizeof(expires), "%llu",
+           (unsigned long long)(base_now_ms() + 10ull * 365 * 24 * 3600 * 1000));
+  const struct cli_bench_arg want[] = {
+      {"patient", h.id},   {"grantee", grantee},     {"scope", "category"},
+      {"category", "lab"}, {"purpose", "treatment"}, {"expires_ms", expires},
+  };
+  return cli_bench_args(m, want, ARRAY_LEN(want), args, args_len);
+}
+
+/* Signs client i's transactions into b->bodies from index *next on. */
+static int cli_bench_presign_client(struct cli_bench *b, const struct ctr_method *m, size_t i,
+                                    size_t *next, uint8_t *args, uint8_t *tx) {
+  size_t n = (size_t)b->o.txs;
+  size_t nc = (size_t)b->o.clients;
+  struct cli_bench_client *cl = &b->clients[i];
+  cl->b = b;
+  cl->first = *next;
+  cl->count = n / nc + (i < n % nc ? 1 : 0);
+  size_t args_len = 0;
+  int rc = cli_bench_grant_args(b, m, i, args, &args_len);
+  for (size_t k = 0; rc == OK && k < cl->count; k++) {
+    size_t len = 0;
+    rc = cli_tx_make(b->patients[i], CLI_BENCH_CHAIN_ID, b->patient_nonce[i] + k, m, args, args_len,
+                     tx, LIM_TX_BYTES_MAX, &len);
+    if (rc != OK) {
+      return cli_report(rc, "could not sign a benchmark transaction");
+    }
+    b->bodies[*next] = cli_tx_body(tx, len);
+    if (b->bodies[*next] == NULL) {
+      return cli_report(ERR_NOMEM, "out of memory");
+    }
+    *next += 1;
+  }
+  return rc;
+}
+
+static int cli_bench_presign(struct cli_bench *b) {
+  size_t n = (size_t)b->o.txs;
+  size_t nc = (size_t)b->o.clients;
+  const struct ctr_method *m = cli_bench_method("consent", "grant");
+  if (m == NULL) {
+    return ERR_UNKNOWN_METHOD;
+  }
+  b->bodies = calloc(n, sizeof(*b->bodies));
+  b->lat_ns = calloc(n, sizeof(*b->lat_ns));
+  b->clients = calloc(nc, sizeof(*b->clients));
+  uint8_t *args = malloc(LIM_ARGS_MAX);
+  uint8_t *tx = malloc(LIM_TX_BYTES_MAX);
+  int rc = OK;
+  if (b->bodies == NULL || b->lat_ns == NULL || b->clients == NULL || args == NULL || tx == NULL) {
+    rc = cli_report(ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  size_t next = 0;
+  for (size_t i = 0; rc == OK && i < nc; i++) {
+    rc = cli_bench_presign_client(b, m, i, &next, args, tx);
+  }
+fail:
+  free(tx);
+  free(args);
+  return rc;
+}
+
+static void *cli_bench_worker(void *arg) {
+  struct cli_bench_client *cl = arg;
+  struct cli_bench *b = cl->b;
+  pthread_mutex_lock(&b->lock);
+  while (!b->go && !b->abort_run) {
+    pthread_cond_wait(&b->cond, &b->lock);
+  }
+  bool run = !b->abort_run;
+  pthread_mutex_unlock(&b->lock);
+  cl->start_ns = base_mono_ns();
+  for (size_t k = 0; run && k < cl->count; k++) {
+    size_t i = cl->first + k;
+    struct cli_tx_result res;
+    uint64_t t0 = base_mono_ns();
+    int rc = cli_bench_post(cl->http, "/v1/txs?wait=commit", b->bodies[i], &res);
+    b->lat_ns[i] = base_mono_ns() - t0;
+    if (rc != OK || res.err != OK) {
+      if (cl->failed == 0) {
+        snprintf(cl->fail_code, sizeof(cl->fail_code), "%s", rc != OK ? err_name(rc) : res.code);
+      }
+      cl->failed++;
+    }
+  }
+  cl->end_ns = base_mono_ns();
+  return NULL;
+}
+
+static void cli_bench_release(struct cli_bench *b, bool abort_run) {
+  pthread_mutex_lock(&b->lock);
+  b->go = !abort_run;
+  b->abort_run = abort_run;
+  pthread_cond_broadcast(&b->cond);
+  pthread_mutex_unlock(&b->lock);
+}
+
+/* Runs the clients; sets wall_ns and failed. */
+static int cli_bench_timed(struct cli_bench *b) {
+  size_t nc = (size_t)b->o.clients;
+  size_t started = 0;
+  int rc = OK;
+  for (size_t i = 0; i < nc && rc == OK; i++) {
+    rc = api_client_create(&b->clients[i].http, b->url);
+  }
+  for (size_t i = 0; i < nc && rc == OK; i++) {
+    rc = pthread_create(&b->clients[i].thread, NULL, cli_bench_worker, &b->clients[i]) == 0
+             ? OK
+             : ERR_NOMEM;
+    started += rc == OK ? 1 : 0;
+  }
+  cli_bench_release(b, rc != OK);
+  uint64_t first = UINT64_MAX;
+  uint64_t last = 0;
+  for (size_t i = 0; i < started; i++) {
+    struct cli_bench_client *cl = &b->clients[i];
+    pthread_join(cl->thread, NULL);
+    first = cl->start_ns < first ? cl->start_ns : first;
+    last = cl->end_ns > last ? cl->end_ns : last;
+    b->failed += cl->failed;
+    if (cl->failed > 0 && b->failed == cl->failed) {
+      (void)cli_report(err_from_name(cl->fail_code) >= 0 ? err_from_name(cl->fail_code)
+                                                         : ERR_INTERNAL,
+                       "a benchmark transaction failed with %s", cl->fail_code);
+    }
+  }
+  for (size_t i = 0; i < nc; i++) {
+    api_client_destroy(b->clients[i].http);
+    b->clients[i].http = NULL;
+  }
+  if (rc != OK) {
+    return cli_report(rc, "could not start the client threads");
+  }
+  b->wall_ns = last > first ? last - first : 1;
+  return OK;
+}
+
+/* ---- figures and output ------------------------------------------------------ */
+
+static int cli_u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a;
+  uint64_t y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+struct cli_bench_figures {
+  double tx_per_s;
+  double p50_ms;
+  double p99_ms;
+  double bytes_per_tx;
+  double rss_mb;
+  double bound;
+  double ratio;
+  double avg_per_block;
+  double seconds;
+};
+
+static void cli_bench_compute(struct cli_bench *b, struct cli_bench_figures *f) {
+  size_t n = (size_t)b->o.txs;
+  qsort(b->lat_ns, n, sizeof(*b->lat_ns), cli_u64_cmp);
+  f->seconds = (double)b->wall_ns / 1e9;
+  f->tx_per_s = (double)(n - b->failed) / f->seconds;
+  f->p50_ms = (double)cli_percentile(b->lat_ns, n, 50) / 1e6;
+  f->p99_ms = (double)cli_percentile(b->lat_ns, n, 99) / 1e6;
+  uint64_t grown = b->disk_after > b->disk_before ? b->disk_after - b->disk_before : 0;
+  f->bytes_per_tx = (double)grown / (double)n;
+  f->rss_mb = (double)b->rss_kb / 1024.0;
+  f->bound = b->verify_per_s / (double)b->o.nodes;
+  f->ratio = f->bound > 0 ? f->tx_per_s / f->bound : 0;
+  f->avg_per_block = b->blocks > 0 ? (double)n / (double)b->blocks : 0;
+}
+
+static void cli_bench_print(struct cli_bench *b) {
+  struct cli_bench_figures f;
+  cli_bench_compute(b, &f);
+  if (b->o.json) {
+    printf("{\"nodes\":%llu,\"txs\":%llu,\"clients\":%llu,\"committed_tx_per_s\":%.1f,"
+           "\"latency_ms_p50\":%.2f,\"latency_ms_p99\":%.2f,\"bytes_per_tx_on_disk\":%.1f,"
+           "\"peak_rss_mb\":%.1f,\"verify_per_s\":%.0f,\"bound_tx_per_s\":%.0f,\"ratio\":%.4f,"
+           "\"blocks\":%llu,\"avg_txs_per_block\":%.1f,\"cores\":%ld,\"seconds\":%.3f,"
+           "\"failed\":%llu}\n",
+           (unsigned long long)b->o.nodes, (unsigned long long)b->o.txs,
+           (unsigned long long)b->o.clients, f.tx_per_s, f.p50_ms, f.p99_ms, f.bytes_per_tx,
+           f.rss_mb, b->verify_per_s, f.bound, f.ratio, (unsigned long long)b->blocks,
+           f.avg_per_block, b->cores, f.seconds, (unsigned long long)b->failed);
+    return;
+  }
+  printf("medchain bench: %llu node, %llu txs (consent.grant) from %llu clients in %.2f s\n",
+         (unsigned long long)b->o.nodes, (unsigned long long)b->o.txs,
+         (unsigned long long)b->o.clients, f.seconds);
+  printf("  committed      %.1f tx/s (%llu failed)\n", f.tx_per_s, (unsigned long long)b->failed);
+  printf("  latency        p50 %.2f ms, p99 %.2f ms (submit to commit)\n", f.p50_ms, f.p99_ms);
+  printf("  blocks         %llu (%.1f txs per block)\n", (unsigned long long)b->blocks,
+         f.avg_per_block);
+  printf("  disk           %.1f bytes per tx (data.mdb allocated blocks)\n", f.bytes_per_tx);
+  printf("  node peak RSS  %.1f MB\n", f.rss_mb);
+  printf("  verify bound   %.0f Ed25519 verifications/s on %ld cores -> %.0f tx/s; ratio %.4f\n",
+         b->verify_per_s, b->cores, f.bound, f.ratio);
+}
+
+/* Everything from the network's creation to the stopped node. */
+static int cli_bench_run(struct cli_bench *b) {
+  char data[NODE_PATH_MAX + 32];
+  int rc = cli_bench_net(b);
+  if (rc == OK) {
+    rc = cli_bench_start_node(b);
+  }
+  if (rc == OK) {
+    rc = cli_bench_patients(b);
+  }
+  if (rc == OK) {
+    rc = cli_bench_presign(b);
+  }
+  if (rc != OK || cli_path(data, sizeof(data), b->home, "data/data.mdb") != OK) {
+    return rc != OK ? rc : ERR_OVERSIZE;
+  }
+  struct api_client *c = NULL;
+  uint64_t h0 = 0;
+  uint64_t h1 = 0;
+  if (api_client_create(&c, b->url) != OK || cli_node_status(c, &h0, NULL, 0) != OK) {
+    api_client_destroy(c);
+    return cli_report(ERR_UNAVAILABLE, "the node stopped answering");
+  }
+  b->disk_before = cli_file_allocated_bytes(data);
+  rc = cli_bench_timed(b);
+  b->disk_after = cli_file_allocated_bytes(data);
+  if (rc == OK && cli_node_status(c, &h1, NULL, 0) != OK) {
+    rc = cli_report(ERR_UNAVAILABLE, "the node stopped answering");
+  }
+  api_client_destroy(c);
+  b->blocks = h1 > h0 ? h1 - h0 : 0;
+  b->rss_kb = cli_proc_peak_rss_kb(b->pid);
+  (void)cli_pid_stop(b->pid, 10000);
+  b->pid = 0;
+  if (rc == OK) {
+    b->cores = sysconf(_SC_NPROCESSORS_ONLN);
+    b->cores = b->cores < 1 ? 1 : b->cores;
+    b->verify_per_s = cry_bench_verify_per_s((int)b->cores, 2000);
+  }
+  return rc;
+}
+
+static void cli_bench_cleanup(struct cli_bench *b) {
+  if (b->pid > 0) {
+    (void)cli_pid_stop(b->pid, 10000);
+  }
+  for (size_t i = 0; b->bodies != NULL && i < b->o.txs; i++) {
+    free(b->bodies[i]);
+  }
+  for (size_t i = 0; b->patients != NULL && i < b->o.clients; i++) {
+    cry_keys_destroy(b->patients[i]);
+  }
+  free(b->bodies);
+  free(b->lat_ns);
+  free(b->clients);
+  free(b->patients);
+  free(b->patient_nonce);
+  cry_keys_destroy(b->admin);
+  pthread_cond_destroy(&b->cond);
+  pthread_mutex_destroy(&b->lock);
+  if (b->dir[0] == '\0') {
+    return;
+  }
+  if (b->o.keep) {
+    fprintf(stderr, "medchain bench: kept %s\n", b->dir);
+  } else if (cli_rm_rf(b->dir) != OK) {
+    fprintf(stderr, "medchain bench: could not remove %s\n", b->dir);
+  }
+}
+
+int cli_cmd_bench(int argc, char **argv) {
+  struct cli_bench *b = calloc(1, sizeof(*b));
+  if (b == NULL) {
+    return cli_fail(ERR_NOMEM, "out of memory");
+  }
+  int exit_code = cli_bench_parse(&b->o, argc, argv);
+  if (exit_code != CLI_EXIT_OK) {
+    free(b);
+    return exit_code;
+  }
+  pthread_mutex_init(&b->lock, NULL);
+  pthread_cond_init(&b->cond, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  int rc = cli_mkdtemp(b->dir, sizeof(b->dir), "medchain-bench");
+  if (rc != OK) {
+    b->dir[0] = '\0';
+    (void)cli_report(rc, "could not create a temporary directory");
+  } else {
+    rc = cli_bench_run(b);
+  }
+  if (rc == OK) {
+    cli_bench_print(b);
+  }
+  uint64_t failed = b->failed;
+  cli_bench_cleanup(b);
+  free(b);
+  if (rc == OK && failed > 0) {
+    return cli_fail(ERR_INTERNAL, "%llu of the benchmark's transactions failed",
+                    (unsigned long long)failed);
+  }
+  return cli_exit_code(rc);
+}

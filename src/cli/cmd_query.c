@@ -1,0 +1,208 @@
+/*
+ * query — reads through a node's HTTP API and prints the JSON.
+ *
+ *   medchain query --node URL [--json] PATH            any GET route, e.g. /v1/status
+ *   medchain query --node URL status | block H | tx HASH | identity ID | org ID
+ *   medchain query --node URL consents --patient ID | records --patient ID
+ *   medchain query --node URL audit --patient ID | audit --record ID
+ *   medchain query --node URL orgs | validators | methods | consents --grantee ID
+ *   medchain query methods                             without a node: this binary's table
+ *
+ * The short forms only build a path (after checking that ids are 64 hex
+ * digits and heights numbers, so a typo never becomes a strange URL); the
+ * answer is printed re-indented for people, or exactly as received with
+ * --json. An error answer prints "medchain: CODE: message" and exits 1.
+ *
+ * `methods` without a node is answered from the contract table compiled
+ * into this binary: exactly what `medchain tx` can build arguments for.
+ */
+#include "cli/cli_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cli_query_opts {
+  const char *node;
+  const char *patient;
+  const char *record;
+  const char *grantee;
+  bool json;
+  char *pos[3];
+  size_t npos;
+};
+
+static bool cli_is_id(const char *s) {
+  uint8_t b[32];
+  return s != NULL && strlen(s) == 64 && base_hex_decode(b, sizeof(b), s) == OK;
+}
+
+/* Builds the route for a short form, or reports a usage error. */
+static int cli_query_path(const struct cli_query_opts *o, char *path, size_t cap) {
+  const char *form = o->pos[0];
+  const char *arg = o->npos > 1 ? o->pos[1] : NULL;
+  uint64_t h = 0;
+  if (form[0] == '/' && strlen(form) < cap) {
+    snprintf(path, cap, "%s", form);
+  } else if (strcmp(form, "status") == 0 || strcmp(form, "methods") == 0 ||
+             strcmp(form, "validators") == 0) {
+    snprintf(path, cap, "/v1/%s", form);
+  } else if (strcmp(form, "orgs") == 0) {
+    snprintf(path, cap, "/v1/organizations");
+  } else if (strcmp(form, "block") == 0 && arg != NULL && base_parse_u64(&h, arg) == OK) {
+    snprintf(path, cap, "/v1/blocks/%llu", (unsigned long long)h);
+  } else if (strcmp(form, "tx") == 0 && cli_is_id(arg)) {
+    snprintf(path, cap, "/v1/txs/%s", arg);
+  } else if (strcmp(form, "identity") == 0 && cli_is_id(arg)) {
+    snprintf(path, cap, "/v1/identities/%s", arg);
+  } else if (strcmp(form, "org") == 0 && cli_is_id(arg)) {
+    snprintf(path, cap, "/v1/organizations/%s", arg);
+  } else if ((strcmp(form, "consents") == 0 || strcmp(form, "records") == 0) &&
+             cli_is_id(o->patient) && o->grantee == NULL) {
+    snprintf(path, cap, "/v1/%s?patient=%s", form, o->patient);
+  } else if (strcmp(form, "consents") == 0 && cli_is_id(o->grantee) && o->patient == NULL) {
+    snprintf(path, cap, "/v1/consents?grantee=%s", o->grantee);
+  } else if (strcmp(form, "audit") == 0 && cli_is_id(o->patient) && o->record == NULL) {
+    snprintf(path, cap, "/v1/audit?patient=%s", o->patient);
+  } else if (strcmp(form, "audit") == 0 && cli_is_id(o->record) && o->patient == NULL) {
+    snprintf(path, cap, "/v1/audit?record=%s", o->record);
+  } else {
+    return cli_usage("query", "cannot read '%s'%s%s: check the form and its id or height", form,
+                     arg != NULL ? " " : "", arg != NULL ? arg : "");
+  }
+  bool takes_arg = strcmp(form, "block") == 0 || strcmp(form, "tx") == 0 ||
+                   strcmp(form, "identity") == 0 || strcmp(form, "org") == 0;
+  size_t want = takes_arg ? 2 : 1;
+  if (o->npos != want) {
+    return cli_usage("query", "unexpected argument '%s'", o->pos[want < o->npos ? want : 0]);
+  }
+  return CLI_EXIT_OK;
+}
+
+static const char *cli_type_name(enum codec_type t) {
+  switch (t) {
+  case CODEC_U64:
+    return "u64";
+  case CODEC_BOOL:
+    return "bool";
+  case CODEC_ID:
+    return "id";
+  case CODEC_STR:
+    return "str";
+  case CODEC_BYTES:
+    return "bytes";
+  case CODEC_IDS:
+    return "ids";
+  case CODEC_KEYS:
+    return "keys";
+  case CODEC_PUBKEY:
+    return "pubkey";
+  }
+  return "?";
+}
+
+static void cli_method_json(const struct ctr_method *m, bool first) {
+  printf("%s\n    {\"method\": \"%s.%s\", \"who\": ", first ? "" : ",", m->contract, m->method);
+  cli_json_str(stdout, m->who != NULL ? m->who : "");
+  printf(", \"summary\": ");
+  cli_json_str(stdout, m->summary != NULL ? m->summary : "");
+  printf(", \"args\": [");
+  for (uint8_t i = 0; m->args != NULL && i < m->args->nfields; i++) {
+    const struct codec_field *f = &m->args->fields[i];
+    printf("%s{\"name\": \"%s\", \"type\": \"%s\"", i > 0 ? ", " : "", f->name,
+           cli_type_name(f->type));
+    if (f->max > 0) {
+      printf(", \"max\": %u", (unsigned)f->max);
+    }
+    printf("}");
+  }
+  printf("]}");
+}
+
+static void cli_method_text(const struct ctr_method *m) {
+  printf("%s.%s", m->contract, m->method);
+  for (uint8_t i = 0; m->args != NULL && i < m->args->nfields; i++) {
+    const struct codec_field *f = &m->args->fields[i];
+    printf(" %s=<%s>", f->name, cli_type_name(f->type));
+  }
+  printf("\n    %s (%s)\n", m->summary != NULL ? m->summary : "", m->who != NULL ? m->who : "");
+}
+
+static int cli_query_methods(bool json) {
+  size_t n = ctr_method_count();
+  if (json) {
+    printf("{\"methods\": [");
+  }
+  for (size_t i = 0; i < n; i++) {
+    const struct ctr_method *m = ctr_method_at(i);
+    if (json) {
+      cli_method_json(m, i == 0);
+    } else {
+      cli_method_text(m);
+    }
+  }
+  if (json) {
+    printf("\n]}\n");
+  }
+  return CLI_EXIT_OK;
+}
+
+static int cli_query_get(const char *url, const char *path, bool json) {
+  struct api_client *c = NULL;
+  if (api_client_create(&c, url) != OK) {
+    return cli_fail(ERR_USAGE, "bad node URL '%s'", url);
+  }
+  struct api_response r;
+  memset(&r, 0, sizeof(r));
+  int exit_code = CLI_EXIT_OK;
+  int rc = api_client_get(c, path, &r);
+  char code[64];
+  char msg[256];
+  if (rc != OK) {
+    exit_code = cli_fail(rc, "the node cannot be reached at %s", url);
+  } else if (cli_http_error(&r, code, sizeof(code), msg, sizeof(msg)) != OK) {
+    if (json) {
+      cli_print_body(r.body);
+    }
+    exit_code = cli_fail_named(code, msg);
+  } else if (json) {
+    cli_print_body(r.body);
+  } else {
+    char *pretty = api_json_pretty(r.body != NULL ? r.body : "");
+    cli_print_body(pretty != NULL ? pretty : r.body);
+    free(pretty);
+  }
+  api_response_free(&r);
+  api_client_destroy(c);
+  return exit_code;
+}
+
+int cli_cmd_query(int argc, char **argv) {
+  struct cli_query_opts o;
+  memset(&o, 0, sizeof(o));
+  struct cli_opt opts[] = {
+      {"node", CLI_OPT_STR, &o.node, false},     {"patient", CLI_OPT_STR, &o.patient, false},
+      {"record", CLI_OPT_STR, &o.record, false}, {"grantee", CLI_OPT_STR, &o.grantee, false},
+      {"json", CLI_OPT_FLAG, &o.json, false},
+  };
+  char err[256];
+  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc - 1, argv + 1, o.pos, ARRAY_LEN(o.pos), &o.npos,
+                     err, sizeof(err)) != OK) {
+    return cli_usage("query", "%s", err);
+  }
+  if (o.npos < 1) {
+    return cli_usage("query", "query needs a PATH or a form such as 'status'");
+  }
+  const char *url = cli_node_url(o.node);
+  if (url == NULL && strcmp(o.pos[0], "methods") == 0 && o.npos == 1) {
+    return cli_query_methods(o.json);
+  }
+  if (url == NULL) {
+    return cli_usage("query", "query needs --node URL (or MEDCHAIN_NODE)");
+  }
+  char path[512];
+  int exit_code = cli_query_path(&o, path, sizeof(path));
+  if (exit_code != CLI_EXIT_OK) {
+    return exit_code;
+  }
+  return cli_query_get(url, path, o.json);
+}

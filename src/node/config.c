@@ -1,0 +1,309 @@
+/*
+ * config — HOME/config, "key = value" lines.
+ *
+ * Parsing is strict because a typo in a node's config should stop it at
+ * start, not run it with a default nobody meant: unknown keys, repeated
+ * keys, values out of range and lines without '=' are ERR_CONFIG, with a
+ * log line naming the line number (never the value: a config line is
+ * outside data and the log takes only ids, counts and codes). Numbers go
+ * through base_parse_u64. Blank lines and lines starting with '#' are
+ * skipped; there are no trailing comments, so values may contain '#'.
+ *
+ * node_config_write replaces the file atomically (temporary file, fsync,
+ * rename), so a crash leaves either the old or the new config.
+ */
+#include "node/node_internal.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONFIG_LINE_MAX 1024
+#define CONFIG_MAP_MB_MAX (1u << 24) /* 16 TiB */
+#define CONFIG_MS_MAX (24u * 3600u * 1000u)
+
+static void copy_str(char *dst, size_t cap, const char *src) {
+  size_t len = strlen(src);
+  assert(len < cap);
+  memcpy(dst, src, len + 1);
+}
+
+void node_config_defaults(struct node_config *cfg, const char *home) {
+  memset(cfg, 0, sizeof *cfg);
+  size_t len = strnlen(home, sizeof cfg->home);
+  /* A home too long is caught by node_config_load and node_create; keep
+   * a truncated copy NUL-terminated meanwhile. */
+  if (len >= sizeof cfg->home) {
+    len = sizeof cfg->home - 1;
+  }
+  memcpy(cfg->home, home, len);
+  cfg->home[len] = '\0';
+  copy_str(cfg->name, sizeof cfg->name, "node0");
+  copy_str(cfg->api_host, sizeof cfg->api_host, "127.0.0.1");
+  cfg->api_port = 26657;
+  cfg->p2p_port = 26656;
+  cfg->block_interval_ms = 10;
+  cfg->heartbeat_ms = 10000;
+  cfg->map_bytes = 8192ull << 20;
+  cfg->log_json = false;
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t') {
+    s++;
+  }
+  size_t len = strlen(s);
+  while (len > 0 && isspace((unsigned char)s[len - 1])) {
+    s[--len] = '\0';
+  }
+  return s;
+}
+
+static int parse_u64_range(uint64_t *out, const char *s, uint64_t lo, uint64_t hi) {
+  uint64_t v = 0;
+  if (base_parse_u64(&v, s) != OK || v < lo || v > hi) {
+    return ERR_CONFIG;
+  }
+  *out = v;
+  return OK;
+}
+
+static bool name_ok(const char *s) {
+  size_t len = strlen(s);
+  if (len == 0 || len >= sizeof(((struct node_config *)0)->name)) {
+    return false;
+  }
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!isalnum((unsigned char)c) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* "host:port" with a numeric IPv4 host (what the API server binds). */
+static int parse_api(struct node_config *cfg, const char *v) {
+  const char *colon = strrchr(v, ':');
+  if (colon == NULL) {
+    return ERR_CONFIG;
+  }
+  size_t hlen = (size_t)(colon - v);
+  if (hlen == 0 || hlen >= sizeof cfg->api_host) {
+    return ERR_CONFIG;
+  }
+  char host[sizeof cfg->api_host];
+  memcpy(host, v, hlen);
+  host[hlen] = '\0';
+  struct in_addr addr;
+  uint64_t port = 0;
+  if (inet_pton(AF_INET, host, &addr) != 1 || parse_u64_range(&port, colon + 1, 1, 65535) != OK) {
+    return ERR_CONFIG;
+  }
+  memcpy(cfg->api_host, host, hlen + 1);
+  cfg->api_port = (uint16_t)port;
+  return OK;
+}
+
+enum config_key { K_NAME, K_API, K_P2P, K_INTERVAL, K_HEARTBEAT, K_MAP, K_LOG_JSON, K_COUNT_ };
+static const char *const config_keys[K_COUNT_] = {
+    [K_NAME] = "name",
+    [K_API] = "api",
+    [K_P2P] = "p2p_port",
+    [K_INTERVAL] = "block_interval_ms",
+    [K_HEARTBEAT] = "heartbeat_ms",
+    [K_MAP] = "map_mb",
+    [K_LOG_JSON] = "log_json",
+};
+
+/* Numeric keys: their range and where the value goes. */
+static int config_set_number(struct node_config *cfg, enum config_key k, const char *v) {
+  uint64_t u = 0;
+  switch (k) {
+  case K_P2P:
+    if (parse_u64_range(&u, v, 1, 65535) != OK) {
+      return ERR_CONFIG;
+    }
+    cfg->p2p_port = (uint16_t)u;
+    return OK;
+  case K_INTERVAL:
+  case K_HEARTBEAT:
+    if (parse_u64_range(&u, v, 1, CONFIG_MS_MAX) != OK) {
+      return ERR_CONFIG;
+    }
+    *(k == K_INTERVAL ? &cfg->block_interval_ms : &cfg->heartbeat_ms) = (uint32_t)u;
+    return OK;
+  case K_MAP:
+    if (parse_u64_range(&u, v, 1, CONFIG_MAP_MB_MAX) != OK) {
+      return ERR_CONFIG;
+    }
+    cfg->map_bytes = u << 20;
+    return OK;
+  default:
+    assert(!"not a numeric key");
+    return ERR_INTERNAL;
+  }
+}
+
+static int config_set(struct node_config *cfg, enum config_key k, const char *v) {
+  switch (k) {
+  case K_NAME:
+    if (!name_ok(v)) {
+      return ERR_CONFIG;
+    }
+    copy_str(cfg->name, sizeof cfg->name, v);
+    return OK;
+  case K_API:
+    return parse_api(cfg, v);
+  case K_LOG_JSON:
+    if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+      return ERR_CONFIG;
+    }
+    cfg->log_json = strcmp(v, "true") == 0;
+    return OK;
+  default:
+    return config_set_number(cfg, k, v);
+  }
+}
+
+/* One line, already stripped of its newline. seen[] catches repeats. */
+static int config_line(struct node_config *cfg, char *line, bool seen[K_COUNT_], unsigned lineno) {
+  char *s = trim(line);
+  if (*s == '\0' || *s == '#') {
+    return OK;
+  }
+  char *eq = strchr(s, '=');
+  if (eq == NULL) {
+    base_log(BASE_LOG_ERROR, "node", "config line %u: expected key = value", lineno);
+    return ERR_CONFIG;
+  }
+  *eq = '\0';
+  const char *key = trim(s);
+  const char *val = trim(eq + 1);
+  for (int k = 0; k < K_COUNT_; k++) {
+    if (strcmp(key, config_keys[k]) != 0) {
+      continue;
+    }
+    if (seen[k]) {
+      base_log(BASE_LOG_ERROR, "node", "config line %u: %s given twice", lineno, config_keys[k]);
+      return ERR_CONFIG;
+    }
+    seen[k] = true;
+    if (config_set(cfg, (enum config_key)k, val) != OK) {
+      base_log(BASE_LOG_ERROR, "node", "config line %u: bad value for %s", lineno, config_keys[k]);
+      return ERR_CONFIG;
+    }
+    return OK;
+  }
+  base_log(BASE_LOG_ERROR, "node", "config line %u: unknown key", lineno);
+  return ERR_CONFIG;
+}
+
+static int config_path(char *out, size_t cap, const char *home, const char *file) {
+  int len = snprintf(out, cap, "%s/%s", home, file);
+  return (len < 0 || (size_t)len >= cap) ? ERR_CONFIG : OK;
+}
+
+static int config_parse(struct node_config *cfg, FILE *f) {
+  bool seen[K_COUNT_] = {false};
+  char line[CONFIG_LINE_MAX];
+  unsigned lineno = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    lineno++;
+    size_t len = strlen(line);
+    if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(f)) {
+      base_log(BASE_LOG_ERROR, "node", "config line %u: too long", lineno);
+      return ERR_CONFIG;
+    }
+    int rc = config_line(cfg, line, seen, lineno);
+    if (rc != OK) {
+      return rc;
+    }
+  }
+  return ferror(f) ? ERR_IO : OK;
+}
+
+int node_config_load(struct node_config *cfg, const char *home) {
+  node_config_defaults(cfg, home);
+  char path[NODE_PATH_MAX + 16];
+  if (strlen(home) >= NODE_PATH_MAX - 32 || config_path(path, sizeof path, home, "config") != OK) {
+    base_log(BASE_LOG_ERROR, "node", "config: home path too long");
+    return ERR_CONFIG;
+  }
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    int e = errno;
+    base_log(BASE_LOG_ERROR, "node", "config: cannot open HOME/config (errno %d)", e);
+    return e == ENOENT ? ERR_NOT_FOUND : ERR_IO;
+  }
+  int rc = config_parse(cfg, f);
+  fclose(f);
+  return rc;
+}
+
+static int config_print(const struct node_config *cfg, FILE *f) {
+  int len = fprintf(f,
+                    "# medchain node configuration\n"
+                    "name = %s\n"
+                    "api = %s:%u\n"
+                    "p2p_port = %u\n"
+                    "block_interval_ms = %u\n"
+                    "heartbeat_ms = %u\n"
+                    "map_mb = %llu\n"
+                    "log_json = %s\n",
+                    cfg->name, cfg->api_host, (unsigned)cfg->api_port, (unsigned)cfg->p2p_port,
+                    (unsigned)cfg->block_interval_ms, (unsigned)cfg->heartbeat_ms,
+                    (unsigned long long)(cfg->map_bytes >> 20), cfg->log_json ? "true" : "false");
+  return len < 0 ? ERR_IO : OK;
+}
+
+/* The rules config_set applies to each value, over a whole config. */
+static bool config_valid(const struct node_config *cfg) {
+  struct in_addr addr;
+  uint64_t mb = cfg->map_bytes >> 20;
+  if (strnlen(cfg->name, sizeof cfg->name) == sizeof cfg->name ||
+      strnlen(cfg->api_host, sizeof cfg->api_host) == sizeof cfg->api_host ||
+      strnlen(cfg->home, sizeof cfg->home) == sizeof cfg->home) {
+    return false;
+  }
+  return name_ok(cfg->name) && inet_pton(AF_INET, cfg->api_host, &addr) == 1 &&
+         cfg->api_port != 0 && cfg->p2p_port != 0 && cfg->block_interval_ms >= 1 &&
+         cfg->block_interval_ms <= CONFIG_MS_MAX && cfg->heartbeat_ms >= 1 &&
+         cfg->heartbeat_ms <= CONFIG_MS_MAX && mb >= 1 && mb <= CONFIG_MAP_MB_MAX &&
+         (cfg->map_bytes & ((1u << 20) - 1)) == 0;
+}
+
+int node_config_write(const struct node_config *cfg) {
+  /* Written values must load back. */
+  if (!config_valid(cfg)) {
+    return ERR_CONFIG;
+  }
+  char path[NODE_PATH_MAX + 16];
+  char tmp[NODE_PATH_MAX + 16];
+  if (config_path(path, sizeof path, cfg->home, "config") != OK ||
+      config_path(tmp, sizeof tmp, cfg->home, "config.tmp") != OK) {
+    return ERR_CONFIG;
+  }
+  FILE *f = fopen(tmp, "w");
+  if (f == NULL) {
+    return ERR_IO;
+  }
+  int rc = config_print(cfg, f);
+  if (rc == OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
+    rc = ERR_IO;
+  }
+  if (fclose(f) != 0 && rc == OK) {
+    rc = ERR_IO;
+  }
+  if (rc == OK && rename(tmp, path) != 0) {
+    rc = ERR_IO;
+  }
+  if (rc != OK) {
+    (void)unlink(tmp);
+  }
+  return rc;
+}
