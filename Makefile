@@ -2,6 +2,7 @@
 # what is missing, builds under the sanitizers and runs every test; `make
 # demo` starts a local network with sample data.
 JOBS ?= 2
+MAKEFLAGS += --no-print-directory
 CMAKE ?= cmake
 BUILD := build
 BUILD_ASAN := build-asan

@@ -318,7 +318,7 @@ static void test_config(void **state) {
   assert_string_equal(cfg.name, "node0");
   assert_string_equal(cfg.api_host, "127.0.0.1");
   assert_int_equal(cfg.api_port, 26657);
-  assert_int_equal(cfg.block_interval_ms, 50);
+  assert_int_equal(cfg.block_interval_ms, 10);
   assert_int_equal(cfg.heartbeat_ms, 10000);
   assert_int_equal(cfg.map_bytes, 8192ull << 20);
   assert_false(cfg.log_json);
