@@ -32,8 +32,8 @@ static const struct cli_command cli_commands[] = {
     {"node", cli_cmd_node, "medchain node --home HOME [--json]",
      "run one node in the foreground (its HTTP API address is in HOME/config)"},
     {"tx", cli_cmd_tx,
-     "medchain tx --node URL --key FILE [--nonce N] [--chain-id ID] [--no-wait]\n"
-     "            [--print-only] [--json] CONTRACT.METHOD [name=value ...]",
+     "medchain tx --node URL --key FILE [--sender ID] [--nonce N] [--chain-id ID]\n"
+     "            [--no-wait] [--print-only] [--json] CONTRACT.METHOD [name=value ...]",
      "sign a contract call, submit it and wait for its commit"},
     {"query", cli_cmd_query,
      "medchain query --node URL [--json] PATH\n"

@@ -1,15 +1,17 @@
 /*
  * tx — signs one contract call and submits it to a node.
  *
- *   medchain tx --node URL --key FILE [--nonce N] [--chain-id ID] [--no-wait]
- *               [--print-only] [--json] CONTRACT.METHOD [name=value ...]
+ *   medchain tx --node URL --key FILE [--sender ID] [--nonce N] [--chain-id ID]
+ *               [--no-wait] [--print-only] [--json] CONTRACT.METHOD [name=value ...]
  *
  * The arguments are built from the method's schema (the contracts' table)
  * by api_args_from_strings, so the CLI knows no method by name. The chain
  * id comes from the node's /v1/status and the nonce from the sender's
  * /v1/identities/{id} unless given; with both given and --print-only the
  * command needs no node at all and prints the signed transaction's hex
- * (fixtures, offline signing).
+ * (fixtures, offline signing). The sender is the id of the keystore's key
+ * unless --sender names it: an identity that rotated its key keeps the id
+ * of its first key, so it signs with the new keystore and --sender.
  *
  * Exit status: 0 when the transaction committed with result OK (or was
  * accepted, with --no-wait); 1 when the node rejected it or its result is
@@ -25,20 +27,32 @@
 
 #define CLI_TX_ARGS_MAX 64
 
-int cli_tx_make(const struct cry_keys *k, const char *chain_id, uint64_t nonce,
-                const struct ctr_method *m, const uint8_t *args, size_t args_len, uint8_t *out,
-                size_t cap, size_t *out_len) {
+/* As cli_tx_make, with the sender given (NULL: the id of k's key). */
+static int cli_tx_make_as(const struct cry_keys *k, const struct hash32 *sender,
+                          const char *chain_id, uint64_t nonce, const struct ctr_method *m,
+                          const uint8_t *args, size_t args_len, uint8_t *out, size_t cap,
+                          size_t *out_len) {
   assert(k != NULL && m != NULL);
   struct tx tx;
   memset(&tx, 0, sizeof(tx));
   tx.chain_id = (struct bytes){(const uint8_t *)chain_id, strlen(chain_id)};
   cry_keys_sign_pk(k, &tx.pubkey);
-  cry_id_from_pk(&tx.sender, &tx.pubkey);
+  if (sender != NULL) {
+    tx.sender = *sender;
+  } else {
+    cry_id_from_pk(&tx.sender, &tx.pubkey);
+  }
   tx.nonce = nonce;
   tx.contract = (struct bytes){(const uint8_t *)m->contract, strlen(m->contract)};
   tx.method = (struct bytes){(const uint8_t *)m->method, strlen(m->method)};
   tx.args = (struct bytes){args, args_len};
   return ledger_tx_sign(&tx, k, out, cap, out_len);
+}
+
+int cli_tx_make(const struct cry_keys *k, const char *chain_id, uint64_t nonce,
+                const struct ctr_method *m, const uint8_t *args, size_t args_len, uint8_t *out,
+                size_t cap, size_t *out_len) {
+  return cli_tx_make_as(k, NULL, chain_id, nonce, m, args, args_len, out, cap, out_len);
 }
 
 char *cli_tx_body(const uint8_t *tx, size_t len) {
@@ -78,6 +92,7 @@ void cli_tx_result_parse(const struct api_response *r, struct cli_tx_result *out
 struct cli_tx_opts {
   const char *node;
   const char *key;
+  const char *sender;
   const char *chain_id;
   uint64_t nonce;
   bool nonce_set;
@@ -93,6 +108,7 @@ static int cli_tx_parse(struct cli_tx_opts *o, int argc, char **argv) {
   struct cli_opt opts[] = {
       {"node", CLI_OPT_STR, &o->node, false},
       {"key", CLI_OPT_STR, &o->key, false},
+      {"sender", CLI_OPT_STR, &o->sender, false},
       {"nonce", CLI_OPT_U64, &o->nonce, false},
       {"chain-id", CLI_OPT_STR, &o->chain_id, false},
       {"no-wait", CLI_OPT_FLAG, &o->no_wait, false},
@@ -104,7 +120,7 @@ static int cli_tx_parse(struct cli_tx_opts *o, int argc, char **argv) {
                      err, sizeof(err)) != OK) {
     return cli_usage("tx", "%s", err);
   }
-  o->nonce_set = opts[2].seen;
+  o->nonce_set = opts[3].seen;
   o->node = cli_node_url(o->node);
   if (o->key == NULL || o->npos < 1) {
     return cli_usage("tx", "tx needs --key FILE and CONTRACT.METHOD");
@@ -115,6 +131,11 @@ static int cli_tx_parse(struct cli_tx_opts *o, int argc, char **argv) {
   }
   if (o->nonce_set && o->nonce == 0) {
     return cli_usage("tx", "nonces start at 1");
+  }
+  uint8_t sender[32];
+  if (o->sender != NULL &&
+      (strlen(o->sender) != 64 || base_hex_decode(sender, sizeof(sender), o->sender) != OK)) {
+    return cli_usage("tx", "--sender must be an id of 64 hex digits");
   }
   return CLI_EXIT_OK;
 }
@@ -259,11 +280,16 @@ static int cli_tx_run(struct cli_tx_opts *o, const struct ctr_method *m, const u
   char chain_id[LIM_CHAIN_ID_MAX + 1];
   cry_keys_sign_pk(keys, &pk);
   cry_id_from_pk(&id, &pk);
+  if (o->sender != NULL && base_hex_decode(id.b, sizeof(id.b), o->sender) != OK) {
+    exit_code = cli_fail(ERR_USAGE, "bad --sender");
+    goto fail;
+  }
   if (cli_tx_context(o, c, &id, chain_id, sizeof(chain_id)) != OK) {
     goto fail;
   }
   size_t len = 0;
-  rc = cli_tx_make(keys, chain_id, o->nonce, m, args, args_len, txbuf, LIM_TX_BYTES_MAX, &len);
+  rc = cli_tx_make_as(keys, &id, chain_id, o->nonce, m, args, args_len, txbuf, LIM_TX_BYTES_MAX,
+                      &len);
   if (rc != OK) {
     exit_code = cli_fail(rc, "could not sign the transaction");
     goto fail;
