@@ -202,3 +202,48 @@ class Net:
                 shutil.rmtree(self.dir, ignore_errors=True)
             else:
                 print(f"kept {self.dir}")
+
+
+def close_safely(net, tries=20):
+    """Net.close that survives the binary being relinked meanwhile (another
+    build replacing `medchain` can make one exec fail): the stop is retried
+    for a bounded time, then any node this net started that still runs (its
+    pid from HOME/node.pid, its command line naming this net's directory)
+    gets SIGTERM and, 10 s later, SIGKILL. Removes the directory last."""
+    import signal
+
+    pids = []
+    for i in range(64):
+        if not os.path.exists(net.home(i)):
+            break
+        try:
+            pids.append(net.pid(i))
+        except (OSError, ValueError):
+            pass
+
+    def ours(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return net.dir.encode() in f.read()
+        except OSError:
+            return False
+
+    for _ in range(tries):
+        try:
+            rc, _, _ = net.stop()
+        except (OSError, subprocess.SubprocessError):
+            rc = -1
+        if rc == 0 or not any(ours(p) for p in pids):
+            break
+        time.sleep(1)
+    for pid in [p for p in pids if ours(p)]:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 10
+        while ours(pid) and time.time() < deadline:
+            time.sleep(0.1)
+        if ours(pid):
+            os.kill(pid, signal.SIGKILL)
+    if not net.keep:
+        shutil.rmtree(net.dir, ignore_errors=True)
+    else:
+        print(f"kept {net.dir}")
