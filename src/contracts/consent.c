@@ -80,17 +80,26 @@ static int grant_scope(struct ctr_ctx *c, const struct codec_value *a,
   return OK;
 }
 
-static int grant_keys(struct ctr_record *rec, const struct codec_value *keys) {
+/* A record-scoped grant may carry one sealed key: the record's data key
+ * sealed to the grantee. Nobody else's key can ride along (a reader
+ * without consent), and the patient's and author's keys, set when the
+ * record was anchored, are never replaced by a grant. */
+static int grant_keys(struct ctr_record *rec, const struct hash32 *patient,
+                      const struct hash32 *grantee, const struct codec_value *keys) {
   assert(keys->bytes.len == (size_t)keys->count * sizeof(struct ctr_key));
-  for (uint32_t i = 0; i < keys->count; i++) {
-    struct ctr_key k;
-    memcpy(&k, keys->bytes.ptr + (size_t)i * sizeof(k), sizeof(k));
-    int rc = ctr_keys_put(rec->keys, &rec->nkeys, LIM_KEYS_MAX, &k);
-    if (rc != OK) {
-      return rc;
-    }
+  if (keys->count == 0) {
+    return OK;
   }
-  return OK;
+  if (keys->count != 1) {
+    return ERR_BAD_ARGS;
+  }
+  struct ctr_key k;
+  memcpy(&k, keys->bytes.ptr, sizeof(k));
+  if (!base_hash_eq(&k.reader, grantee) || base_hash_eq(grantee, patient) ||
+      base_hash_eq(grantee, &rec->author)) {
+    return ERR_BAD_ARGS;
+  }
+  return ctr_keys_put(rec->keys, &rec->nkeys, LIM_KEYS_MAX, &k);
 }
 
 static int grant_write(struct ctr_ctx *c, const struct ctr_consent *n,
@@ -139,7 +148,7 @@ int ctr_consent_grant(struct ctr_ctx *c, const struct codec_value *a) {
     return ERR_EXPIRY_PAST;
   }
   if (record_scope) {
-    rc = grant_keys(&rec, &a[7]);
+    rc = grant_keys(&rec, &patient.id, &a[1].id, &a[7]);
     if (rc != OK) {
       return rc;
     }
@@ -162,6 +171,33 @@ int ctr_consent_grant(struct ctr_ctx *c, const struct codec_value *a) {
   n.granted_by = c->sender.id;
   n.granted_height = c->env->height;
   return grant_write(c, &n, record_scope ? &rec : NULL);
+}
+
+/* After revoking a record-scoped consent, the grantee's sealed key leaves
+ * the record, unless the grantee is the patient or the author (whose keys
+ * belong to the record) or still holds another live consent covering it
+ * (the revoked one is already marked revoked in this call's writes). */
+static int revoke_key(struct ctr_ctx *c, const struct ctr_consent *n) {
+  struct ctr_record rec;
+  int rc = ctr_load(c->st, &n->record, &rec);
+  if (rc != OK) {
+    return rc == ERR_NOT_FOUND ? ERR_CORRUPT : rc;
+  }
+  if (!ctr_keys_has(rec.keys, rec.nkeys, &n->grantee) || base_hash_eq(&n->grantee, &rec.patient) ||
+      base_hash_eq(&n->grantee, &rec.author)) {
+    return OK;
+  }
+  struct bytes category = {(const uint8_t *)rec.category.b, rec.category.len};
+  rc = ctr_consent_find(c->st, &rec.patient, &n->grantee, 1, &rec.id, category, NULL,
+                        c->env->time_ms);
+  if (rc == OK) {
+    return OK;
+  }
+  if (rc != ERR_CONSENT_REQUIRED && rc != ERR_CONSENT_REVOKED && rc != ERR_CONSENT_EXPIRED) {
+    return rc;
+  }
+  ctr_keys_remove(rec.keys, &rec.nkeys, &n->grantee);
+  return ctr_store(c->st, &rec);
 }
 
 int ctr_consent_revoke(struct ctr_ctx *c, const struct codec_value *a) {
@@ -190,16 +226,7 @@ int ctr_consent_revoke(struct ctr_ctx *c, const struct codec_value *a) {
   if (rc != OK || base_hash_is_zero(&n.record)) {
     return rc;
   }
-  struct ctr_record rec;
-  rc = ctr_load(c->st, &n.record, &rec);
-  if (rc != OK) {
-    return rc == ERR_NOT_FOUND ? ERR_CORRUPT : rc;
-  }
-  if (!ctr_keys_has(rec.keys, rec.nkeys, &n.grantee)) {
-    return OK;
-  }
-  ctr_keys_remove(rec.keys, &rec.nkeys, &n.grantee);
-  return ctr_store(c->st, &rec);
+  return revoke_key(c, &n);
 }
 
 /* Whether consent n, held by one of grantees, covers the access. */

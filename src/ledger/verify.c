@@ -13,7 +13,15 @@
  * A changed byte anywhere in a stored block breaks something the replay
  * checks: header bytes its hash or links, a transaction its signature or
  * the tx root, a commit its signatures (and the next block's
- * last_commit_hash). The first height that fails is reported.
+ * last_commit_hash). The first height that fails is reported. The stored
+ * genesis must hash to the tip's genesis hash (else height 0).
+ *
+ * Finally the node's live state is checked against the replay: the STATE
+ * and SMT tables of the source must equal the replayed ones entry by entry
+ * (the tree's storage depends only on the set of entries), and the stored
+ * tree root must be the tip's state root. A tampered entry of the live
+ * state, which a node would serve and execute against, fails at the tip's
+ * height.
  */
 #include "ledger/ledger_internal.h"
 
@@ -22,12 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The scratch store maps this much address space; the file stays sparse. */
-#define VERIFY_MAP_BYTES ((size_t)4 << 30)
+/* The scratch store maps at least this much address space (the file stays
+ * sparse), and more for a large source: the replay holds what the source
+ * holds. */
+#define VERIFY_MAP_BYTES_MIN ((size_t)4 << 30)
 
 struct verify {
   struct store_txn *src;
   struct store *dst;
+  size_t map_bytes;
   const struct ledger_exec *exec;
   struct block *b;
   uint16_t results[LIM_BLOCK_TXS_MAX];
@@ -87,7 +98,13 @@ static int verify_genesis(struct verify *v, const char *scratch_dir) {
     rc = ERR_CORRUPT;
     goto fail;
   }
-  rc = store_open(&v->dst, scratch_dir, VERIFY_MAP_BYTES);
+  struct hash32 gh;
+  rc = ledger_genesis_hash(g, &gh);
+  if (rc != OK || !base_hash_eq(&gh, &v->tip.genesis_hash)) {
+    rc = ERR_CORRUPT;
+    goto fail;
+  }
+  rc = store_open(&v->dst, scratch_dir, v->map_bytes);
   if (rc != OK) {
     goto fail;
   }
@@ -189,6 +206,75 @@ static int verify_final_tip(struct verify *v) {
   return ledger_tip_eq(&replayed, &v->tip) ? OK : ERR_CORRUPT;
 }
 
+/* Two tables hold the same entries, in the same order. */
+static int verify_table_eq(struct store_txn *a, struct store_txn *b, enum store_table tb) {
+  struct store_iter *ia = NULL;
+  struct store_iter *ib = NULL;
+  struct bytes none = {NULL, 0};
+  int rc = store_iter_begin(a, tb, none, none, &ia);
+  if (rc == OK) {
+    rc = store_iter_begin(b, tb, none, none, &ib);
+  }
+  while (rc == OK) {
+    struct bytes ka;
+    struct bytes va;
+    struct bytes kb;
+    struct bytes vb;
+    int ra = store_iter_next(ia, &ka, &va);
+    int rb = store_iter_next(ib, &kb, &vb);
+    if (ra == ERR_NOT_FOUND && rb == ERR_NOT_FOUND) {
+      break;
+    }
+    if (ra != OK && ra != ERR_NOT_FOUND) {
+      rc = ra;
+      break;
+    }
+    if (rb != OK && rb != ERR_NOT_FOUND) {
+      rc = rb;
+      break;
+    }
+    if (ra != rb) {
+      rc = ERR_CORRUPT; /* one table has entries the other lacks */
+      break;
+    }
+    if (ka.len != kb.len || va.len != vb.len || memcmp(ka.ptr, kb.ptr, ka.len) != 0 ||
+        memcmp(va.ptr, vb.ptr, va.len) != 0) {
+      rc = ERR_CORRUPT;
+    }
+  }
+  store_iter_end(ib);
+  store_iter_end(ia);
+  return rc;
+}
+
+/* The node's live state must be exactly what the replay produced, and its
+ * stored tree root the tip's state root. */
+static int verify_live_state(struct verify *v) {
+  struct store_txn *rt = NULL;
+  struct state *st = NULL;
+  int rc = store_read_begin(v->dst, &rt);
+  if (rc != OK) {
+    return rc;
+  }
+  rc = verify_table_eq(v->src, rt, STORE_STATE);
+  if (rc == OK) {
+    rc = verify_table_eq(v->src, rt, STORE_SMT);
+  }
+  if (rc == OK) {
+    rc = state_create(&st, v->src);
+  }
+  struct hash32 root;
+  if (rc == OK) {
+    rc = state_root(st, &root);
+  }
+  if (rc == OK && !base_hash_eq(&root, &v->tip.state_root)) {
+    rc = ERR_STATE_ROOT;
+  }
+  state_destroy(st);
+  store_txn_abort(rt);
+  return rc;
+}
+
 static int verify_run(struct verify *v, const char *scratch_dir, uint64_t *bad_height,
                       uint64_t *verified_height) {
   int rc = verify_src_tip(v, bad_height);
@@ -209,9 +295,12 @@ static int verify_run(struct verify *v, const char *scratch_dir, uint64_t *bad_h
     *verified_height = h;
   }
   rc = verify_final_tip(v);
+  if (rc == OK) {
+    rc = verify_live_state(v);
+  }
   if (rc != OK) {
     *bad_height = v->tip.height;
-    /* The tip itself is wrong, not the blocks below it. */
+    /* The tip or the live state is wrong, not the blocks below it. */
     *verified_height = v->tip.height > 0 ? v->tip.height - 1 : 0;
   }
   return rc;
@@ -230,6 +319,11 @@ int ledger_verify_chain(struct store *s, const char *scratch_dir, const struct l
     return ERR_NOMEM;
   }
   v->exec = exec;
+  uint64_t used = store_file_bytes(s);
+  v->map_bytes = VERIFY_MAP_BYTES_MIN;
+  if (used < ((uint64_t)1 << 40) && 2 * used + VERIFY_MAP_BYTES_MIN > v->map_bytes) {
+    v->map_bytes = (size_t)(2 * used + VERIFY_MAP_BYTES_MIN);
+  }
   v->b = malloc(sizeof(*v->b));
   if (v->b == NULL) {
     rc = ERR_NOMEM;

@@ -963,21 +963,37 @@ static void test_consent_grant_record(void **state) {
   assert_true(keys_have(f, 1, &prac_b));
   assert_int_equal(field(f, CTR_RECORD, (struct hash32[]){rec_id(1)}, "keys").count, 3);
 
-  /* A record holds at most LIM_KEYS_MAX sealed keys. */
-  struct keyset many = {0};
+  /* Only the grantee's own key may ride on a grant: not a stranger's, not
+   * two keys, and never a key for the patient or the author. */
+  struct keyset stranger = {0};
+  keyset_add(&stranger, &f->act[AUD_A].id);
+  EXPECT(ERR_BAD_ARGS, grant_rec(f, PAT_1, PAT_1, prac_b, 1, "audit", later, &stranger));
+  struct keyset two = {0};
+  keyset_add(&two, &prac_b);
+  keyset_add(&two, &f->act[AUD_A].id);
+  EXPECT(ERR_BAD_ARGS, grant_rec(f, PAT_1, PAT_1, prac_b, 1, "audit", later, &two));
+  struct keyset self = {0};
+  keyset_add(&self, &f->act[PAT_1].id);
+  EXPECT(ERR_BAD_ARGS, grant_rec(f, PAT_1, PAT_1, f->act[PAT_1].id, 1, "research", later, &self));
+  struct keyset author = {0};
+  keyset_add(&author, &f->act[PRAC_A].id);
+  EXPECT(ERR_BAD_ARGS,
+         grant_rec(f, PAT_1, PAT_1, f->act[PRAC_A].id, 1, "research", later, &author));
+  assert_int_equal(field(f, CTR_RECORD, (struct hash32[]){rec_id(1)}, "keys").count, 3);
+
+  /* A record holds at most LIM_KEYS_MAX sealed keys: 3 + 13 grantees. */
   for (int i = 0; i < 14; i++) {
     EXPECT(OK, enrol(f, ADMIN_A, EXTRA + i));
-    keyset_add(&many, &f->act[EXTRA + i].id);
   }
-  EXPECT(ERR_LIMIT, grant_rec(f, PAT_1, PAT_1, f->act[AUD_A].id, 1, "audit", later, &many));
-  /* 3 keys + 13 new readers + B's key replaced = 16. */
-  many.n = 0;
   for (int i = 0; i < 13; i++) {
-    keyset_add(&many, &f->act[EXTRA + i].id);
+    struct keyset k = {0};
+    keyset_add(&k, &f->act[EXTRA + i].id);
+    EXPECT(OK, grant_rec(f, PAT_1, PAT_1, f->act[EXTRA + i].id, 1, "research", later, &k));
   }
-  keyset_add(&many, &prac_b);
-  EXPECT(OK, grant_rec(f, PAT_1, PAT_1, f->act[AUD_A].id, 1, "audit", later, &many));
   assert_int_equal(field(f, CTR_RECORD, (struct hash32[]){rec_id(1)}, "keys").count, 16);
+  struct keyset last = {0};
+  keyset_add(&last, &f->act[EXTRA + 13].id);
+  EXPECT(ERR_LIMIT, grant_rec(f, PAT_1, PAT_1, f->act[EXTRA + 13].id, 1, "research", later, &last));
 
   /* Erased records take no new consent. */
   EXPECT(OK, CALL(f, PAT_2, "records", "erase", v_id(rec_id(2))));
@@ -1007,6 +1023,27 @@ static void test_consent_revoke(void **state) {
   EXPECT(ERR_CONSENT_REVOKED, consent_revoke(f, PAT_1, c));
   f->ntx = grant_tx - 1; /* the next call reuses the grant's transaction hash */
   EXPECT(ERR_EXISTS, grant_rec(f, PAT_1, PAT_1, prac_b, 1, "treatment", later, &one));
+  f->ntx = grant_tx + 100;
+
+  /* Two live consents for one record: revoking one keeps the key. */
+  EXPECT(OK, grant_rec(f, PAT_1, PAT_1, prac_b, 1, "treatment", later, &one));
+  struct hash32 c1 = last_consent(f);
+  struct keyset none = {0};
+  EXPECT(OK, grant_rec(f, PAT_1, PAT_1, prac_b, 1, "research", later, &none));
+  struct hash32 c2 = last_consent(f);
+  EXPECT(OK, consent_revoke(f, PAT_1, c1));
+  assert_true(keys_have(f, 1, &prac_b));
+  EXPECT(OK, consent_revoke(f, PAT_1, c2));
+  assert_false(keys_have(f, 1, &prac_b));
+
+  /* Revoking a consent to the patient or the author never takes their
+   * own keys from the record. */
+  EXPECT(OK, grant_rec(f, PAT_1, PAT_1, f->act[PAT_1].id, 1, "research", later, &none));
+  EXPECT(OK, consent_revoke(f, PAT_1, last_consent(f)));
+  assert_true(keys_have(f, 1, &f->act[PAT_1].id));
+  EXPECT(OK, grant_rec(f, PAT_1, PAT_1, f->act[PRAC_A].id, 1, "research", later, &none));
+  EXPECT(OK, consent_revoke(f, PAT_1, last_consent(f)));
+  assert_true(keys_have(f, 1, &f->act[PRAC_A].id));
 }
 
 static void test_consent_check(void **state) {

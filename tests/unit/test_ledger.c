@@ -993,6 +993,78 @@ static void expect_good(struct store *s) {
   assert_int_equal(verified, CHAIN_BLOCKS);
 }
 
+/* Copies the first key of a table into buf. */
+static struct bytes first_key(struct store *s, enum store_table tb, uint8_t *buf, size_t cap) {
+  struct store_txn *t = NULL;
+  struct store_iter *it = NULL;
+  struct bytes none = {NULL, 0};
+  struct bytes key;
+  struct bytes val;
+  assert_int_equal(store_read_begin(s, &t), OK);
+  assert_int_equal(store_iter_begin(t, tb, none, none, &it), OK);
+  assert_int_equal(store_iter_next(it, &key, &val), OK);
+  assert_true(key.len <= cap);
+  memcpy(buf, key.ptr, key.len);
+  size_t len = key.len;
+  store_iter_end(it);
+  store_txn_abort(t);
+  return bytes_of(buf, len);
+}
+
+static void put_stored(struct store *s, enum store_table tb, struct bytes key, struct bytes val,
+                       bool del) {
+  struct store_txn *t = NULL;
+  assert_int_equal(store_write_begin(s, &t), OK);
+  if (del) {
+    assert_int_equal(store_del(t, tb, key), OK);
+  } else {
+    assert_int_equal(store_put(t, tb, key, val), OK);
+  }
+  assert_int_equal(store_txn_commit(t), OK);
+}
+
+/* The live state a node serves and executes against must be the replayed
+ * one: a changed state entry, a changed tree node, an extra entry, and a
+ * changed genesis are all caught. */
+static void test_verify_live_state(void **state) {
+  (void)state;
+  struct chain_fixture f;
+  chain_fixture_make(&f);
+  expect_good(f.s);
+  uint64_t bad = 0;
+  uint64_t verified = 0;
+  uint8_t kb[LIM_STATE_KEY_MAX + 64];
+  struct bytes k = first_key(f.s, STORE_STATE, kb, sizeof kb);
+  size_t vlen = stored_len(f.s, STORE_STATE, k);
+  if (vlen > 0) {
+    flip_stored(f.s, STORE_STATE, k, vlen - 1);
+    assert_int_equal(verify_into_scratch(f.s, &bad, &verified), ERR_CORRUPT);
+    assert_int_equal(bad, CHAIN_BLOCKS);
+    flip_stored(f.s, STORE_STATE, k, vlen - 1);
+  }
+  const uint8_t extra_key[] = {0x7a, 'x'};
+  put_stored(f.s, STORE_STATE, bytes_of(extra_key, 2), bytes_of(extra_key, 1), false);
+  assert_int_equal(verify_into_scratch(f.s, &bad, &verified), ERR_CORRUPT);
+  assert_int_equal(bad, CHAIN_BLOCKS);
+  put_stored(f.s, STORE_STATE, bytes_of(extra_key, 2), bytes_of(extra_key, 1), true);
+  expect_good(f.s);
+  uint8_t nb[128];
+  struct bytes node = first_key(f.s, STORE_SMT, nb, sizeof nb);
+  size_t nlen = stored_len(f.s, STORE_SMT, node);
+  flip_stored(f.s, STORE_SMT, node, nlen - 1);
+  assert_int_not_equal(verify_into_scratch(f.s, &bad, &verified), OK);
+  assert_int_equal(bad, CHAIN_BLOCKS);
+  flip_stored(f.s, STORE_SMT, node, nlen - 1);
+  struct bytes gkey = str_bytes("genesis");
+  size_t glen = stored_len(f.s, STORE_META, gkey);
+  flip_stored(f.s, STORE_META, gkey, glen - 1);
+  assert_int_equal(verify_into_scratch(f.s, &bad, &verified), ERR_CORRUPT);
+  assert_int_equal(bad, 0);
+  flip_stored(f.s, STORE_META, gkey, glen - 1);
+  expect_good(f.s);
+  chain_fixture_free(&f);
+}
+
 static void test_verify_chain(void **state) {
   (void)state;
   struct chain_fixture f;
@@ -1072,6 +1144,7 @@ int main(void) {
       cmocka_unit_test(test_build_full_block),  cmocka_unit_test(test_apply_rejects_header),
       cmocka_unit_test(test_apply_rejects_txs), cmocka_unit_test(test_apply_commit_quorum),
       cmocka_unit_test(test_verify_chain),      cmocka_unit_test(test_verify_scratch_must_be_empty),
+      cmocka_unit_test(test_verify_live_state),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
