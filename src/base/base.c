@@ -189,6 +189,25 @@ uint64_t base_mono_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Escapes a message for a JSON string: quotes, backslashes and control
+ * characters. Library messages (libmicrohttpd's) and paths may hold them. */
+static void base_json_escape(char *out, size_t cap, const char *in) {
+  assert(cap >= 7);
+  size_t o = 0;
+  for (const char *p = in; *p != '\0' && o + 7 < cap; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (ch == '"' || ch == '\\') {
+      out[o++] = '\\';
+      out[o++] = (char)ch;
+    } else if (ch < 0x20) {
+      o += (size_t)snprintf(out + o, cap - o, "\\u%04x", ch);
+    } else {
+      out[o++] = (char)ch;
+    }
+  }
+  out[o] = '\0';
+}
+
 static enum base_log_level log_min = BASE_LOG_INFO;
 static bool log_json = false;
 
@@ -214,11 +233,10 @@ void base_log(enum base_log_level lvl, const char *module, const char *fmt, ...)
   char ts[32];
   strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
   if (log_json) {
-    /* Messages are built from ids, counts and codes only, so they hold no
-     * quote or backslash that would need escaping; assert it. */
-    assert(strchr(msg, '"') == NULL && strchr(msg, '\\') == NULL);
+    char esc[2 * sizeof msg];
+    base_json_escape(esc, sizeof esc, msg);
     fprintf(stderr, "{\"ts\":\"%s.%03uZ\",\"level\":\"%s\",\"module\":\"%s\",\"msg\":\"%s\"}\n", ts,
-            (unsigned)(now % 1000), names[lvl], module, msg);
+            (unsigned)(now % 1000), names[lvl], module, esc);
   } else {
     fprintf(stderr, "%s.%03uZ %-5s %-8s %s\n", ts, (unsigned)(now % 1000), names[lvl], module, msg);
   }

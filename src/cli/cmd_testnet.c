@@ -425,6 +425,16 @@ static int cli_testnet_init_cmd(int argc, char **argv) {
     return cli_usage("testnet", "--dir too long, --nodes above %d or --base-port above 65535",
                      CLI_NODES_MAX);
   }
+  /* Until BFT consensus lands, a node commits alone only when it holds more
+   * than two thirds of the voting power: a network of several validators
+   * could not commit a single block. Refuse it here rather than write a
+   * network that cannot start. */
+  if (nodes > 1) {
+    return cli_usage("testnet",
+                     "--nodes %llu: this release runs one validator; networks of "
+                     "several validators arrive with BFT consensus",
+                     (unsigned long long)nodes);
+  }
   struct cli_testnet_spec *spec = malloc(sizeof(*spec));
   if (spec == NULL) {
     return cli_fail(ERR_NOMEM, "out of memory");

@@ -6,9 +6,11 @@
  * Replays every stored block from genesis into a scratch store (a fresh
  * directory from mkdtemp, removed afterwards) through the same executor a
  * node runs (the native contracts), checking every link, signature, commit
- * and state root on the way (ledger_verify_chain). Nothing in HOME is
- * written. Exit 0 when all holds; 1 naming the first height that does not.
- * The node may keep running meanwhile: LMDB readers never block its writer.
+ * and state root on the way (ledger_verify_chain), then compares the
+ * node's live state with the replayed one. Exit 0 when all holds; 1 naming
+ * the first height that does not. Opening the store may create LMDB's lock
+ * and table records, so run it on a stopped node or on a copy of HOME/data
+ * (docs/operations.md).
  */
 #include "cli/cli_internal.h"
 

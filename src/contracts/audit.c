@@ -28,7 +28,7 @@ static int log_check(struct ctr_ctx *c, const struct codec_value *a, struct ctr_
   if (rc != OK) {
     return rc == ERR_NOT_FOUND ? ERR_UNKNOWN_IDENTITY : rc;
   }
-  if (a[2].bytes.len == 0) {
+  if (!ctr_label_ok(a[2].bytes)) {
     return ERR_BAD_ARGS;
   }
   if (a[3].u64 != 0) {

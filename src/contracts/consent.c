@@ -52,7 +52,7 @@ static int grant_scope(struct ctr_ctx *c, const struct codec_value *a,
   struct bytes category = a[3].bytes;
   const struct hash32 *record = &a[4].id;
   if (ctr_bytes_is(scope, CTR_SCOPE_CATEGORY)) {
-    if (category.len == 0 || !base_hash_is_zero(record) || a[7].count != 0) {
+    if (!ctr_label_ok(category) || !base_hash_is_zero(record) || a[7].count != 0) {
       return ERR_BAD_ARGS;
     }
     ctr_str_set(&n->category, category);
@@ -141,7 +141,7 @@ int ctr_consent_grant(struct ctr_ctx *c, const struct codec_value *a) {
     return rc;
   }
   bool record_scope = !base_hash_is_zero(&n.record);
-  if (a[5].bytes.len == 0) {
+  if (!ctr_label_ok(a[5].bytes)) {
     return ERR_BAD_ARGS;
   }
   if (a[6].u64 <= c->env->time_ms) {

@@ -72,6 +72,10 @@ void ctr_str_set(struct ctr_str *s, struct bytes v);
 void ctr_str_setz(struct ctr_str *s, const char *z);
 bool ctr_str_is(const struct ctr_str *s, const char *z);
 bool ctr_bytes_is(struct bytes b, const char *z);
+/* Whether b is a label: 1..max characters of [A-Za-z0-9._-]. Categories,
+ * purposes, FHIR types and roles are labels, so no free text (a name, a
+ * diagnosis in words) can be written into the chain through them. */
+bool ctr_label_ok(struct bytes b);
 bool ctr_str_eq_bytes(const struct ctr_str *s, struct bytes b);
 struct bytes ctr_str_bytes(const struct ctr_str *s);
 

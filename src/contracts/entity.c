@@ -41,6 +41,20 @@ bool ctr_bytes_is(struct bytes b, const char *z) {
   return b.len == n && (n == 0 || memcmp(b.ptr, z, n) == 0);
 }
 
+bool ctr_label_ok(struct bytes b) {
+  if (b.len == 0) {
+    return false;
+  }
+  for (size_t i = 0; i < b.len; i++) {
+    uint8_t ch = b.ptr[i];
+    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    if (!alnum && ch != '.' && ch != '_' && ch != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool ctr_str_is(const struct ctr_str *s, const char *z) {
   return ctr_bytes_is(ctr_str_bytes(s), z);
 }

@@ -136,6 +136,10 @@ static bool quorum(uint32_t votes, uint64_t members) {
 
 /* Founds the proposed organization; the caller stores the proposal. */
 static int proposal_admit(struct ctr_ctx *c, struct ctr_proposal *p, uint64_t members) {
+  /* Proposals opened before the consortium filled up cannot overfill it. */
+  if (members >= LIM_MEMBERS_MAX) {
+    return ERR_LIMIT;
+  }
   assert(ctr_str_is(&p->status, CTR_STATUS_OPEN));
   int rc = ctr_org_found(c->st, ctr_str_bytes(&p->name), ctr_str_bytes(&p->kind), &p->admin_pk,
                          &p->admin_box, c->env->height);

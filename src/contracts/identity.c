@@ -82,6 +82,9 @@ int ctr_id_register(struct ctr_ctx *c, const struct codec_value *a) {
   if (practitioner == base_hash_is_zero(&a[3].id)) {
     return ERR_BAD_ARGS;
   }
+  if (a[4].bytes.len != 0 && !ctr_label_ok(a[4].bytes)) {
+    return ERR_BAD_ARGS; /* a role is empty or a label */
+  }
   struct ctr_identity n;
   int rc = identity_new(c, &n, kind, &a[1], &a[2]);
   if (rc != OK) {

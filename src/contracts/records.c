@@ -44,7 +44,7 @@ static int anchor_shape(struct ctr_ctx *c, const struct codec_value *a) {
   if (seen) {
     return ERR_EXISTS;
   }
-  if (a[2].bytes.len == 0 || a[3].bytes.len == 0) {
+  if (!ctr_label_ok(a[2].bytes) || !ctr_label_ok(a[3].bytes)) {
     return ERR_BAD_ARGS;
   }
   if (base_hash_is_zero(&a[4].id) || a[5].u64 == 0) {

@@ -48,10 +48,8 @@ static const struct codec_field identity_fields[] = {
     F_IDS("guardians", LIM_IDS_MAX),
     F_U64("created_height"),
 };
-/* Votes name member organizations. With the longest name a proposal entry
- * holds at most (LIM_STATE_VALUE_MAX - 326) / 32 = 117 votes, which the
- * two-thirds rule needs at 175 members: beyond that the proposal no longer
- * encodes and the call fails with OVERSIZE, changing nothing. */
+/* Votes name member organizations: at most LIM_MEMBERS_MAX of them, which
+ * with the longest name still fits a state entry (limits.h asserts it). */
 static const struct codec_field proposal_fields[] = {
     F_ID("id"),
     F_STR("name", 128),

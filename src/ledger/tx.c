@@ -62,6 +62,15 @@ static uint16_t tx_code(int code) {
   return (uint16_t)code;
 }
 
+/* Failures of this machine rather than verdicts on the transaction: they
+ * depend on memory, disk and the store's health, so writing one into a
+ * block as a result would make replicas (and a later replay) disagree. The
+ * block is abandoned instead. */
+static bool tx_err_is_local(int code) {
+  return code == ERR_NOMEM || code == ERR_IO || code == ERR_CORRUPT || code == ERR_STORE_FULL ||
+         code == ERR_UNAVAILABLE || code == ERR_INTERNAL;
+}
+
 int ledger_tx_execute(struct state *st, const struct ledger_exec *exec, const struct tx *tx,
                       const struct ledger_env *env, uint16_t *result, bool *fatal) {
   *fatal = false;
@@ -69,6 +78,7 @@ int ledger_tx_execute(struct state *st, const struct ledger_exec *exec, const st
   int rc = exec->admit(exec->ctx, st, tx, env);
   if (rc != OK) {
     state_tx_abort(st);
+    *fatal = tx_err_is_local(rc);
     return tx_code(rc);
   }
   rc = state_tx_commit(st);
@@ -77,6 +87,11 @@ int ledger_tx_execute(struct state *st, const struct ledger_exec *exec, const st
     return rc;
   }
   int code = exec->call(exec->ctx, st, tx, env);
+  if (code != OK && tx_err_is_local(code)) {
+    state_tx_abort(st);
+    *fatal = true;
+    return code;
+  }
   if (code != OK) {
     state_tx_abort(st);
     *result = tx_code(code);

@@ -45,6 +45,72 @@ static void test_error_table_unique(void **state) {
   assert_int_equal(err_from_name("NO_SUCH_CODE"), -1);
 }
 
+/* The numbers are protocol: results_hash and the tx index store them. */
+static void test_error_numbers_pinned(void **state) {
+  (void)state;
+  static const char *const pinned[] = {
+      "OK",
+      "OUT_OF_MEMORY",
+      "IO_ERROR",
+      "STORE_CORRUPT",
+      "STORE_FULL",
+      "NOT_FOUND",
+      "MALFORMED",
+      "NONCANONICAL",
+      "TRAILING_BYTES",
+      "OVERSIZE",
+      "BAD_SIGNATURE",
+      "REPLAY",
+      "NONCE_GAP",
+      "WRONG_CHAIN",
+      "UNKNOWN_SENDER",
+      "KEY_MISMATCH",
+      "IDENTITY_SUSPENDED",
+      "UNKNOWN_CONTRACT",
+      "UNKNOWN_METHOD",
+      "BAD_ARGS",
+      "UNAUTHORIZED",
+      "ALREADY_EXISTS",
+      "UNKNOWN_IDENTITY",
+      "UNKNOWN_ORGANIZATION",
+      "UNKNOWN_PATIENT",
+      "UNKNOWN_RECORD",
+      "UNKNOWN_CONSENT",
+      "UNKNOWN_PROPOSAL",
+      "NOT_MEMBER",
+      "ALREADY_VOTED",
+      "PROPOSAL_CLOSED",
+      "CONSENT_REQUIRED",
+      "CONSENT_EXPIRED",
+      "CONSENT_REVOKED",
+      "EXPIRY_IN_PAST",
+      "RECORD_ERASED",
+      "LIMIT_REACHED",
+      "MEMPOOL_FULL",
+      "DUPLICATE_TX",
+      "TIMEOUT",
+      "BAD_PASSPHRASE",
+      "USAGE",
+      "BAD_CONFIG",
+      "BLOCK_INVALID",
+      "TX_ROOT_MISMATCH",
+      "STATE_ROOT_MISMATCH",
+      "PREV_HASH_MISMATCH",
+      "COMMIT_INVALID",
+      "PROOF_INVALID",
+      "INVALID_JSON",
+      "ROUTE_NOT_FOUND",
+      "METHOD_NOT_ALLOWED",
+      "UNAVAILABLE",
+      "BAD_REQUEST",
+      "INTERNAL",
+  };
+  assert_int_equal(ERR_COUNT_, ARRAY_LEN(pinned));
+  for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
+    assert_string_equal(err_name((int)i), pinned[i]);
+  }
+}
+
 static void test_hex(void **state) {
   (void)state;
   const uint8_t in[4] = {0x00, 0xab, 0x10, 0xff};
@@ -124,13 +190,10 @@ static void test_clocks_move(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_error_names_stable),
-      cmocka_unit_test(test_error_table_unique),
-      cmocka_unit_test(test_hex),
-      cmocka_unit_test(test_parse_u64),
-      cmocka_unit_test(test_big_endian),
-      cmocka_unit_test(test_hash_helpers),
-      cmocka_unit_test(test_clocks_move),
+      cmocka_unit_test(test_error_names_stable), cmocka_unit_test(test_error_numbers_pinned),
+      cmocka_unit_test(test_error_table_unique), cmocka_unit_test(test_hex),
+      cmocka_unit_test(test_parse_u64),          cmocka_unit_test(test_big_endian),
+      cmocka_unit_test(test_hash_helpers),       cmocka_unit_test(test_clocks_move),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

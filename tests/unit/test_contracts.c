@@ -906,6 +906,10 @@ static void test_consent_grant(void **state) {
   world(f);
   uint64_t later = f->time_ms + HOUR_MS;
   struct hash32 prac_b = f->act[PRAC_B].id;
+  /* Categories and purposes are labels: no spaces, no free text. */
+  EXPECT(ERR_BAD_ARGS, grant_cat(f, PAT_1, PAT_1, prac_b, "Jane Doe", "treatment", later));
+  EXPECT(ERR_BAD_ARGS, grant_cat(f, PAT_1, PAT_1, prac_b, "cardiology", "treat ment", later));
+  EXPECT(ERR_BAD_ARGS, grant_cat(f, PAT_1, PAT_1, prac_b, "cardio/logy", "treatment", later));
   EXPECT(OK, grant_cat(f, PAT_1, PAT_1, prac_b, "cardiology", "treatment", later));
   struct hash32 c1 = last_consent(f);
   expect_str(f, CTR_CONSENT, &c1, "scope", "category");
