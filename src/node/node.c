@@ -1,8 +1,10 @@
 /*
  * node — opening a home, admitting transactions, and answering reads.
  *
- * Locking: one mutex (n->mu) guards the mempool, the counters, the hooks
- * and the stop flag. Nothing slow runs under it: signature checks happen
+ * Locking: one mutex (n->mu) guards the mempool, the counters, the hooks,
+ * the stop flag and the list of waiters (node_tx_wait: each waiter sleeps
+ * on its own condition variable, which the producer signals when the
+ * waiter's transaction leaves the pool). Nothing slow runs under it: signature checks happen
  * before it is taken, and the call's dry run happens between two short
  * critical sections. Reads of the chain use LMDB read transactions, which
  * never block and never need the mutex.
@@ -68,31 +70,26 @@ static int home_path(char *out, size_t cap, const struct node *n, const char *fi
   return (len < 0 || (size_t)len >= cap) ? ERR_CONFIG : OK;
 }
 
+/* The attribute stays for the node's life: every node_tx_wait makes its
+ * own condition variable with it. */
 static int node_sync_init(struct node *n) {
-  pthread_condattr_t attr;
-  if (pthread_condattr_init(&attr) != 0) {
+  if (pthread_condattr_init(&n->cv_attr) != 0) {
     return ERR_INTERNAL;
   }
-  int rc = ERR_INTERNAL;
-  if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0) {
+  if (pthread_condattr_setclock(&n->cv_attr, CLOCK_MONOTONIC) != 0) {
     goto fail;
   }
   if (pthread_mutex_init(&n->mu, NULL) != 0) {
     goto fail;
   }
-  if (pthread_cond_init(&n->work_cv, &attr) != 0) {
+  if (pthread_cond_init(&n->work_cv, &n->cv_attr) != 0) {
     pthread_mutex_destroy(&n->mu);
     goto fail;
   }
-  if (pthread_cond_init(&n->commit_cv, &attr) != 0) {
-    pthread_cond_destroy(&n->work_cv);
-    pthread_mutex_destroy(&n->mu);
-    goto fail;
-  }
-  rc = OK;
+  return OK;
 fail:
-  pthread_condattr_destroy(&attr);
-  return rc;
+  pthread_condattr_destroy(&n->cv_attr);
+  return ERR_INTERNAL;
 }
 
 static int node_open_store(struct node *n) {
@@ -317,7 +314,7 @@ void node_stop(struct node *n) {
   bool join = n->started;
   n->started = false;
   pthread_cond_broadcast(&n->work_cv);
-  pthread_cond_broadcast(&n->commit_cv);
+  node_waiters_wake_locked(n);
   pthread_mutex_unlock(&n->mu);
   if (join) {
     pthread_join(n->producer, NULL);
@@ -334,9 +331,10 @@ void node_destroy(struct node *n) {
   node_mempool_destroy(n->mp);
   cry_keys_destroy(n->keys);
   store_close(n->store);
-  pthread_cond_destroy(&n->commit_cv);
+  assert(n->waiters == NULL); /* nobody may be inside node_tx_wait */
   pthread_cond_destroy(&n->work_cv);
   pthread_mutex_destroy(&n->mu);
+  pthread_condattr_destroy(&n->cv_attr);
   free(n);
 }
 
@@ -588,25 +586,66 @@ static int tx_settle(struct node *n, const struct hash32 *hash, struct node_tx_s
   return dropped ? code : OK;
 }
 
+void node_waiters_wake_locked(struct node *n) {
+  for (struct node_waiter *w = n->waiters; w != NULL; w = w->next) {
+    if (n->stopping || !node_mempool_contains(n->mp, &w->hash)) {
+      pthread_cond_signal(&w->cv);
+    }
+  }
+}
+
+static void waiter_link_locked(struct node *n, struct node_waiter *w) {
+  w->prev = NULL;
+  w->next = n->waiters;
+  if (n->waiters != NULL) {
+    n->waiters->prev = w;
+  }
+  n->waiters = w;
+}
+
+static void waiter_unlink_locked(struct node *n, struct node_waiter *w) {
+  if (w->prev != NULL) {
+    w->prev->next = w->next;
+  } else {
+    assert(n->waiters == w);
+    n->waiters = w->next;
+  }
+  if (w->next != NULL) {
+    w->next->prev = w->prev;
+  }
+}
+
+/* Under the lock: waits on w until the transaction leaves the pool, the
+ * node stops or the deadline passes. */
+static int tx_wait_locked(struct node *n, struct node_waiter *w, const struct timespec *deadline,
+                          struct node_tx_status *out) {
+  while (node_mempool_contains(n->mp, &w->hash)) {
+    out->state = NODE_TX_PENDING;
+    if (n->stopping) {
+      return ERR_UNAVAILABLE;
+    }
+    if (pthread_cond_timedwait(&w->cv, &n->mu, deadline) == ETIMEDOUT) {
+      return node_mempool_contains(n->mp, &w->hash) ? ERR_TIMEOUT : OK;
+    }
+  }
+  return OK;
+}
+
 int node_tx_wait(struct node *n, const struct hash32 *tx_hash, uint32_t timeout_ms,
                  struct node_tx_status *out) {
   memset(out, 0, sizeof *out);
   struct timespec deadline;
   node_deadline(&deadline, timeout_ms);
-  int rc = OK;
-  pthread_mutex_lock(&n->mu);
-  while (node_mempool_contains(n->mp, tx_hash)) {
-    out->state = NODE_TX_PENDING;
-    if (n->stopping) {
-      rc = ERR_UNAVAILABLE;
-      break;
-    }
-    if (pthread_cond_timedwait(&n->commit_cv, &n->mu, &deadline) == ETIMEDOUT) {
-      rc = node_mempool_contains(n->mp, tx_hash) ? ERR_TIMEOUT : OK;
-      break;
-    }
+  struct node_waiter w = {.hash = *tx_hash};
+  if (pthread_cond_init(&w.cv, &n->cv_attr) != 0) {
+    return ERR_NOMEM;
   }
+  pthread_mutex_lock(&n->mu);
+  waiter_link_locked(n, &w);
+  int rc = tx_wait_locked(n, &w, &deadline, out);
+  waiter_unlink_locked(n, &w);
   pthread_mutex_unlock(&n->mu);
+  pthread_cond_destroy(&w.cv);
   if (rc != OK) {
     return rc;
   }

@@ -103,6 +103,16 @@ struct node_hook {
   void *ctx;
 };
 
+/* A thread in node_tx_wait, linked on n->waiters for as long as it waits
+ * (it lives on that thread's stack). The producer signals cv when hash
+ * leaves the pool, node_stop when the node stops: a block wakes the
+ * waiters of its own transactions only, not every waiter. */
+struct node_waiter {
+  struct hash32 hash;
+  pthread_cond_t cv;
+  struct node_waiter *prev, *next;
+};
+
 struct node {
   struct node_config cfg;
   struct store *store;
@@ -117,8 +127,9 @@ struct node {
 
   /* mu guards everything below it. */
   pthread_mutex_t mu;
-  pthread_cond_t work_cv;   /* producer: ready work, or stop */
-  pthread_cond_t commit_cv; /* waiters: a block committed, or stop */
+  pthread_condattr_t cv_attr; /* CLOCK_MONOTONIC, for every condition variable */
+  pthread_cond_t work_cv;     /* producer: ready work, or stop */
+  struct node_waiter *waiters;
   struct node_mempool *mp;
   bool started;
   bool stopping;
@@ -146,6 +157,10 @@ void *node_producer_main(void *arg);
 /* Allocates and frees the producer's buffers. */
 int node_producer_init(struct node *n) MUST_CHECK;
 void node_producer_deinit(struct node *n);
+
+/* Under n->mu: signals every waiter whose transaction is no longer in
+ * the pool (all of them once the node is stopping). */
+void node_waiters_wake_locked(struct node *n);
 
 /* Absolute CLOCK_MONOTONIC deadline timeout_ms from now. */
 void node_deadline(struct timespec *ts, uint64_t timeout_ms);

@@ -13,7 +13,8 @@
  *     (advancing their senders' next nonce), entries the executor did not
  *     admit (dropped, with the code remembered for waiters), and entries of
  *     the same senders left behind by the new nonces (REPLAY); count, and
- *     wake every waiter with one broadcast;
+ *     wake the waiters of the transactions that left the pool (each
+ *     waiter has its own condition variable, so the rest sleep on);
  *  4. without the lock, the on-commit hooks.
  * The selected entries stay valid through step 2 without the lock because
  * only this thread removes entries. The block is durable before any entry
@@ -148,7 +149,7 @@ static uint32_t producer_settle_locked(struct node *n, uint32_t count) {
   }
   n->txs_committed += j;
   n->blocks_committed++;
-  pthread_cond_broadcast(&n->commit_cv);
+  node_waiters_wake_locked(n);
   return j;
 }
 

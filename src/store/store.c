@@ -7,6 +7,13 @@
  * committed write transaction is on disk when mdb_txn_commit returns. The
  * file is created 0600: it holds health-related metadata.
  *
+ * Not MDB_WRITEMAP, though it would stay durable (the commit msyncs) and
+ * save the malloc'd copy and the write() of each dirty page: on ext4 every
+ * page the map dirties after a sync takes a write fault (page_mkwrite), a
+ * new page a block allocation, and the node's benchmark measured both its
+ * block building and its commits slower with it. It would also let a
+ * stray pointer write into the database itself.
+ *
  * Every named database is created at open inside one write transaction, so
  * the dbi handles are valid for the environment's lifetime and shared by
  * every transaction without further locking.
