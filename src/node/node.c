@@ -167,15 +167,11 @@ static int node_genesis_init(struct node *n) {
   return rc;
 }
 
-/* First start: applies genesis. Later starts: the store must hold the
- * chain that HOME/genesis.bin describes. */
+/* First start: applies genesis (read by node_read_genesis). Later starts:
+ * the store must hold the chain that HOME/genesis.bin describes. */
 static int node_open_chain(struct node *n) {
-  int rc = node_read_genesis(n);
-  if (rc != OK) {
-    return rc;
-  }
   struct store_txn *rt = NULL;
-  rc = store_read_begin(n->store, &rt);
+  int rc = store_read_begin(n->store, &rt);
   if (rc != OK) {
     return rc;
   }
@@ -267,12 +263,17 @@ int node_create(struct node **out, const struct node_config *cfg) {
     return rc;
   }
   ctr_exec_bind(&n->exec);
-  rc = node_open_store(n);
-  if (rc == OK) {
-    rc = node_open_chain(n);
-  }
+  /* Genesis and key are checked before the store is touched, so a
+   * misconfigured start leaves HOME/data as it was. */
+  rc = node_read_genesis(n);
   if (rc == OK) {
     rc = node_load_key(n);
+  }
+  if (rc == OK) {
+    rc = node_open_store(n);
+  }
+  if (rc == OK) {
+    rc = node_open_chain(n);
   }
   if (rc == OK) {
     rc = node_mempool_create(&n->mp, LIM_MEMPOOL_TXS_MAX, LIM_MEMPOOL_BYTES_MAX);

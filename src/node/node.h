@@ -32,7 +32,7 @@ struct node_config {
   char api_host[64];          /* "127.0.0.1" */
   uint16_t api_port;          /* 26657 by default */
   uint16_t p2p_port;          /* reserved for the network issue */
-  uint32_t block_interval_ms; /* minimum time between blocks (default 50) */
+  uint32_t block_interval_ms; /* minimum time between block starts (default 10) */
   uint32_t heartbeat_ms;      /* empty block while idle (default 10000) */
   uint64_t map_bytes;         /* LMDB map size (default 8 GiB) */
   bool log_json;
@@ -79,12 +79,12 @@ const struct node_config *node_config(const struct node *n);
  * (NONCE_GAP), the same sender and nonce not pending already (DUPLICATE_TX:
  * the first one wins), MEMPOOL_FULL. When the nonce is the sender's next
  * one and nothing of the sender is pending, the call itself is tried on a
- * scratch copy of the newest state and its error returned (so bad input
- * does not reach a block; an overloaded node, 1000 or more pending, skips
- * this and the error becomes the transaction's result in its block).
- * *tx_hash gets the id (zeros when the bytes do not decode). After node_stop: ERR_UNAVAILABLE.
- * Thread-safe; the dry run waits for the store's writer while the producer writes a block (one
- * block at most), the rest never blocks on the producer. */
+ * scratch state over the newest committed snapshot and its error returned
+ * (so bad input does not reach a block; a transaction queued behind a
+ * pending one of its sender cannot be tried, and its call's error becomes
+ * its result in the block). *tx_hash gets the id (zeros when the bytes do
+ * not decode). After node_stop: ERR_UNAVAILABLE. Thread-safe; never blocks
+ * on the producer (the dry run reads a snapshot and holds no lock). */
 int node_tx_submit(struct node *n, const uint8_t *buf, size_t len,
                    struct hash32 *tx_hash) MUST_CHECK;
 

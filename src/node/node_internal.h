@@ -150,6 +150,11 @@ struct node {
   bool *skipped;
   struct hash32 *touched;
   uint64_t last_block_ns; /* monotonic time of the last block or attempt */
+  /* After a failed block: how long to wait before the next attempt (doubles
+   * up to NODE_BACKOFF_MAX_NS), and how many failed in a row. 0 when the
+   * last block succeeded. */
+  uint64_t backoff_ns;
+  uint32_t fail_streak;
 };
 
 /* The producer thread's body (producer.c). */

@@ -153,6 +153,26 @@ static uint32_t producer_settle_locked(struct node *n, uint32_t count) {
   return j;
 }
 
+/* A failing store (full, I/O errors) is retried with a growing pause, and
+ * logged at each doubling only, so it cannot flood the log. */
+#define NODE_BACKOFF_MIN_NS (100u * 1000000ull)
+#define NODE_BACKOFF_MAX_NS (10000u * 1000000ull)
+
+static void producer_failed(struct node *n, int rc) {
+  pthread_mutex_lock(&n->mu);
+  n->fail_streak++;
+  uint64_t next = n->backoff_ns == 0 ? NODE_BACKOFF_MIN_NS : 2 * n->backoff_ns;
+  n->backoff_ns = next > NODE_BACKOFF_MAX_NS ? NODE_BACKOFF_MAX_NS : next;
+  uint32_t streak = n->fail_streak;
+  uint64_t pause_ms = n->backoff_ns / 1000000u;
+  pthread_mutex_unlock(&n->mu);
+  if ((streak & (streak - 1)) == 0) {
+    base_log(BASE_LOG_ERROR, "node", "block %llu failed: %s (%u in a row); retrying in %llu ms",
+             (unsigned long long)n->height + 1, err_name(rc), (unsigned)streak,
+             (unsigned long long)pause_ms);
+  }
+}
+
 /* One block: select, write, settle, hooks. */
 static void producer_step(struct node *n) {
   pthread_mutex_lock(&n->mu);
@@ -165,12 +185,13 @@ static void producer_step(struct node *n) {
   int rc = producer_write(n, count);
   uint64_t write_us = (base_mono_ns() - t0) / 1000u;
   if (rc != OK) {
-    base_log(BASE_LOG_ERROR, "node", "block %llu failed: %s; retrying",
-             (unsigned long long)n->height + 1, err_name(rc));
+    producer_failed(n, rc);
     return;
   }
   struct node_hook hooks[NODE_HOOKS_MAX];
   pthread_mutex_lock(&n->mu);
+  n->backoff_ns = 0;
+  n->fail_streak = 0;
   uint32_t included = producer_settle_locked(n, count);
   uint32_t nhooks = n->nhooks;
   memcpy(hooks, n->hooks, nhooks * sizeof hooks[0]);
@@ -194,6 +215,9 @@ static bool producer_due(const struct node *n, uint64_t now_ns, uint64_t *wake_n
   uint64_t interval_ns = (uint64_t)n->cfg.block_interval_ms * 1000000u;
   uint64_t heartbeat_ns = (uint64_t)n->cfg.heartbeat_ms * 1000000u;
   uint64_t wait_ns = node_mempool_ready_senders(n->mp) > 0 ? interval_ns : heartbeat_ns;
+  if (n->backoff_ns > wait_ns) {
+    wait_ns = n->backoff_ns;
+  }
   if (now_ns - n->last_block_ns >= wait_ns) {
     return true;
   }
