@@ -53,6 +53,8 @@ format:
 
 lint:
 	@scripts/check-banned src
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 \
+	  -D MEDCHAIN_DEBUG_CHECKS=1 -I src src/
 	@clang-format --dry-run -Werror $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
 
 clean:
