@@ -173,5 +173,6 @@ int api_h_tx_submit(struct api_ctx *c) MUST_CHECK;
 int api_h_tx_get(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_list(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
+int api_h_key_get(struct api_ctx *c) MUST_CHECK;
 
 #endif

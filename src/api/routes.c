@@ -47,6 +47,7 @@ static const struct route routes[] = {
     {"GET", "/v1/organizations/{id}", api_h_entity_get, ENTITY(CTR_ORG)},
     {"GET", "/v1/identities", api_h_entity_list, ENTITY(CTR_IDENTITY)},
     {"GET", "/v1/identities/{id}", api_h_entity_get, ENTITY(CTR_IDENTITY)},
+    {"GET", "/v1/keys/{pk}", api_h_key_get, ENTITY(CTR_IDENTITY)},
     {"GET", "/v1/proposals", api_h_entity_list, ENTITY(CTR_PROPOSAL)},
     {"GET", "/v1/proposals/{id}", api_h_entity_get, ENTITY(CTR_PROPOSAL)},
     {"GET", "/v1/validators", api_h_entity_list, ENTITY(CTR_VALIDATOR)},

@@ -87,6 +87,39 @@ int api_h_entity_get(struct api_ctx *c) {
   return rc;
 }
 
+/* ---- GET /v1/keys/{pk} ------------------------------------------------------------ */
+
+/* The identity a signing key belongs to: how a client whose identity rotated
+ * its key finds its id (ids name the first key). */
+int api_h_key_get(struct api_ctx *c) {
+  const struct api_entity *e = c->arg;
+  assert(e != NULL && e->kind == CTR_IDENTITY);
+  struct hash32 raw;
+  if (api_param_id(c, &raw) != OK) {
+    return ERR_BAD_REQUEST;
+  }
+  struct pubkey pk;
+  memcpy(pk.b, raw.b, sizeof(pk.b));
+  struct node_view *v = NULL;
+  int rc = api_view_open(c, &v);
+  if (rc != OK) {
+    return rc;
+  }
+  struct state *st = node_view_state(v);
+  struct hash32 id;
+  struct bytes val = {NULL, 0};
+  rc = ctr_identity_by_key(st, &pk, &id);
+  if (rc == OK) {
+    rc = ctr_get(st, CTR_IDENTITY, &id, &val);
+    rc = rc == ERR_NOT_FOUND ? ERR_CORRUPT : rc;
+  }
+  if (rc == OK) {
+    rc = entity_json(st, e, val, &c->json);
+  }
+  node_view_end(v);
+  return rc;
+}
+
 /* ---- GET /v1/<kind> ------------------------------------------------------------- */
 
 /* At most one filter parameter; none lists every entity of the kind. */

@@ -9,9 +9,10 @@
  * id comes from the node's /v1/status and the nonce from the sender's
  * /v1/identities/{id} unless given; with both given and --print-only the
  * command needs no node at all and prints the signed transaction's hex
- * (fixtures, offline signing). The sender is the id of the keystore's key
- * unless --sender names it: an identity that rotated its key keeps the id
- * of its first key, so it signs with the new keystore and --sender.
+ * (fixtures, offline signing). The sender is the identity the node says
+ * the keystore's key belongs to (GET /v1/keys/{pk}: an identity that
+ * rotated its key keeps the id of its first key), or --sender when given,
+ * or, with no node, the id the key has as a first key.
  *
  * Exit status: 0 when the transaction committed with result OK (or was
  * accepted, with --no-wait); 1 when the node rejected it or its result is
@@ -163,6 +164,30 @@ static int cli_tx_args(const struct cli_tx_opts *o, const struct ctr_method **m,
   return CLI_EXIT_OK;
 }
 
+/* Without --sender, asks the node which identity the keystore's key
+ * belongs to (GET /v1/keys/{pk}): an identity that rotated its key keeps
+ * the id of its first key. When the node does not know the key, *id stays
+ * the id the key would have as a first key (then the node answers
+ * UNKNOWN_SENDER, or NOT_FOUND for the nonce). */
+static void cli_tx_resolve_sender(struct api_client *c, const struct pubkey *pk,
+                                  struct hash32 *id) {
+  char hex[65];
+  char path[96];
+  base_hex_encode(hex, pk->b, sizeof(pk->b));
+  snprintf(path, sizeof(path), "/v1/keys/%s", hex);
+  struct api_response r;
+  memset(&r, 0, sizeof(r));
+  if (api_client_get(c, path, &r) == OK && r.status == 200) {
+    char idhex[72];
+    struct hash32 found;
+    if (api_json_lookup(r.body, "id", idhex, sizeof(idhex)) == OK &&
+        base_hex_decode(found.b, sizeof(found.b), idhex) == OK) {
+      *id = found;
+    }
+  }
+  api_response_free(&r);
+}
+
 /* Fills the chain id and nonce the transaction needs from the node, unless
  * the command line gave them. */
 static int cli_tx_context(struct cli_tx_opts *o, struct api_client *c, const struct hash32 *id,
@@ -283,6 +308,9 @@ static int cli_tx_run(struct cli_tx_opts *o, const struct ctr_method *m, const u
   if (o->sender != NULL && base_hex_decode(id.b, sizeof(id.b), o->sender) != OK) {
     exit_code = cli_fail(ERR_USAGE, "bad --sender");
     goto fail;
+  }
+  if (o->sender == NULL && c != NULL) {
+    cli_tx_resolve_sender(c, &pk, &id);
   }
   if (cli_tx_context(o, c, &id, chain_id, sizeof(chain_id)) != OK) {
     goto fail;

@@ -91,6 +91,10 @@ const char *ctr_kind_name(enum ctr_kind kind);
  * ERR_NOT_FOUND. */
 int ctr_get(struct state *st, enum ctr_kind kind, const struct hash32 *id,
             struct bytes *val) MUST_CHECK;
+/* The identity a signing key was registered for (as its first key or by a
+ * rotation; a retired key still names its identity, whose sign_pk says
+ * which key is current). Returns OK or ERR_NOT_FOUND. */
+int ctr_identity_by_key(struct state *st, const struct pubkey *pk, struct hash32 *id) MUST_CHECK;
 /* Next nonce the sender must use (1 for a new identity). */
 int ctr_next_nonce(struct state *st, const struct hash32 *id, uint64_t *nonce) MUST_CHECK;
 

@@ -158,6 +158,22 @@ int ctr_key_owner(struct state *st, const struct pubkey *pk, bool *used) {
   return ctr_exists(st, CTR_TAG_KEY, &h, used);
 }
 
+int ctr_identity_by_key(struct state *st, const struct pubkey *pk, struct hash32 *id) {
+  struct ctr_skey k;
+  ctr_skey_init(&k, CTR_TAG_KEY);
+  ctr_skey_add(&k, pk->b, sizeof(pk->b));
+  struct bytes val;
+  int rc = state_get(st, ctr_skey_bytes(&k), &val);
+  if (rc != OK) {
+    return rc;
+  }
+  if (val.len != sizeof(id->b)) {
+    return ERR_CORRUPT;
+  }
+  memcpy(id->b, val.ptr, sizeof(id->b));
+  return OK;
+}
+
 int ctr_key_put(struct state *st, const struct pubkey *pk, const struct hash32 *owner) {
   struct ctr_skey k;
   ctr_skey_init(&k, CTR_TAG_KEY);

@@ -116,15 +116,27 @@ def rotation(net, admin_a):
     code, body = http.post("/v1/txs", {"tx": old_raw})
     mc.check(code == 401 and body.get("error", {}).get("code") == "KEY_MISMATCH",
              f"a raw tx signed with the old key: 401 KEY_MISMATCH (got {code} {body})")
-    # Without --sender the new key names an identity that does not exist.
+    # The node says which identity a key belongs to; the CLI asks it by itself.
+    code, body = http.get(f"/v1/keys/{new['sign_pk']}")
+    mc.check(code == 200 and body.get("id") == p["id"], "the new key names the rotated identity")
+    code, body = http.get(f"/v1/keys/{p['sign_pk']}")
+    mc.check(code == 200 and body.get("id") == p["id"], "the retired key still names it")
+    code, body = http.get(f"/v1/keys/{'77' * 32}")
+    mc.check(code == 404, "an unknown key names nobody")
+    # Signed under the new key's own hash, the transaction names nobody.
     unknown = signed_hex(net, new["file"], "identity.set_guardian", f"guardian={other['id']}",
-                         "active=true", nonce=1)
+                         "active=true", sender=new["id"], nonce=1)
     code, body = http.post("/v1/txs", {"tx": unknown})
     mc.check(code == 401 and body.get("error", {}).get("code") == "UNKNOWN_SENDER",
              f"the new key under its own hash: UNKNOWN_SENDER (got {code} {body})")
     expect(net, "the new key signs for the unchanged id", "OK", new["file"],
            "identity.set_guardian", f"guardian={other['id']}", "active=true", sender=p["id"])
     mc.check(ident(net, p["id"])["guardians"] == [other["id"]], "the new key's call took effect")
+    expect(net, "without --sender the CLI finds the rotated identity", "OK", new["file"],
+           "identity.set_guardian", f"guardian={other['id']}", "active=false")
+    mc.check(ident(net, p["id"])["guardians"] == [], "the call took effect on the rotated identity")
+    expect(net, "and back", "OK", new["file"], "identity.set_guardian", f"guardian={other['id']}",
+           "active=true")
 
     expect(net, "rotating back to the retired key", "ALREADY_EXISTS", new["file"],
            "identity.rotate_key", f"sign_pk=@{p['file']}", f"box_pk=@{p['file']}",
