@@ -4,9 +4,10 @@
  * A passphrase comes from MEDCHAIN_PASSPHRASE (scripts, CI) or is typed on
  * the terminal with echo turned off (termios); when stdin is not a
  * terminal and the variable is unset we refuse rather than read a secret
- * from a pipe by surprise. Passphrase buffers are wiped with cry_wipe on
- * every path; the secret keys themselves never leave crypto's guarded
- * memory.
+ * from a pipe by surprise. Passphrases live in guarded memory
+ * (cry_secret_alloc), read from an unbuffered stdin, and are wiped when
+ * freed on every path; the secret keys themselves never leave crypto's
+ * guarded memory.
  */
 #include "cli/cli_internal.h"
 
@@ -30,6 +31,8 @@ static int cli_tty_read_secret(const char *prompt, char *out, size_t cap) {
   if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
     return ERR_IO;
   }
+  /* Unbuffered, so no copy of the typed secret stays in stdio's buffer. */
+  (void)setvbuf(stdin, NULL, _IONBF, 0);
   int rc = OK;
   if (fgets(out, (int)cap, stdin) == NULL) {
     rc = ERR_IO;
@@ -71,18 +74,18 @@ int cli_passphrase_new(char *out, size_t cap) {
   if (!isatty(STDIN_FILENO)) {
     return ERR_USAGE;
   }
-  char again[CLI_PASSPHRASE_MAX];
+  char *again = cry_secret_alloc(CLI_PASSPHRASE_MAX);
+  if (again == NULL) {
+    return ERR_NOMEM;
+  }
   rc = cli_tty_read_secret("passphrase for the new keystore: ", out, cap);
   if (rc == OK) {
-    rc = cli_tty_read_secret("same passphrase again: ", again, sizeof(again));
+    rc = cli_tty_read_secret("same passphrase again: ", again, CLI_PASSPHRASE_MAX);
   }
-  if (rc == OK && strcmp(out, again) != 0) {
-    rc = ERR_USAGE;
+  if (rc == OK && (strcmp(out, again) != 0 || out[0] == '\0')) {
+    rc = ERR_BAD_PASSPHRASE; /* the entries differ, or are empty */
   }
-  if (rc == OK && out[0] == '\0') {
-    rc = ERR_BAD_PASSPHRASE;
-  }
-  cry_wipe(again, sizeof(again));
+  cry_secret_free(again);
   if (rc != OK) {
     cry_wipe(out, cap);
   }
@@ -96,17 +99,21 @@ int cli_keys_load(struct cry_keys **out, const char *path) {
     return rc;
   }
   /* Protected: the environment's passphrase, or one typed once. */
-  char pass[CLI_PASSPHRASE_MAX];
+  char *pass = cry_secret_alloc(CLI_PASSPHRASE_MAX);
+  if (pass == NULL) {
+    return ERR_NOMEM;
+  }
   bool found = false;
-  rc = cli_env_passphrase(pass, sizeof(pass), &found);
+  rc = cli_env_passphrase(pass, CLI_PASSPHRASE_MAX, &found);
   if (rc == OK && !found) {
-    rc = isatty(STDIN_FILENO) ? cli_tty_read_secret("keystore passphrase: ", pass, sizeof(pass))
-                              : ERR_BAD_PASSPHRASE;
+    rc = isatty(STDIN_FILENO)
+             ? cli_tty_read_secret("keystore passphrase: ", pass, CLI_PASSPHRASE_MAX)
+             : ERR_BAD_PASSPHRASE;
   }
   if (rc == OK) {
     rc = cry_keystore_read(out, path, pass);
   }
-  cry_wipe(pass, sizeof(pass));
+  cry_secret_free(pass);
   return rc;
 }
 

@@ -88,11 +88,15 @@ int cli_cmd_keygen(int argc, char **argv) {
   if (rc != OK) {
     return rc == ERR_USAGE ? cli_usage("keygen", "--seed wants 64 hex digits") : cli_fail(rc, NULL);
   }
-  char pass[CLI_PASSPHRASE_MAX];
+  char *pass = cry_secret_alloc(CLI_PASSPHRASE_MAX);
+  if (pass == NULL) {
+    cry_keys_destroy(keys);
+    return cli_fail(ERR_NOMEM, NULL);
+  }
   pass[0] = '\0';
   int exit_code = CLI_EXIT_OK;
   if (!no_pass) {
-    rc = cli_passphrase_new(pass, sizeof(pass));
+    rc = cli_passphrase_new(pass, CLI_PASSPHRASE_MAX);
     if (rc != OK) {
       exit_code = cli_keygen_passphrase_fail(rc);
       goto fail;
@@ -105,7 +109,7 @@ int cli_cmd_keygen(int argc, char **argv) {
   }
   cli_keygen_print(keys, out, !no_pass, json);
 fail:
-  cry_wipe(pass, sizeof(pass));
+  cry_secret_free(pass);
   cry_keys_destroy(keys);
   return exit_code;
 }

@@ -281,6 +281,14 @@ int cry_aead_decrypt(uint8_t *out, const uint8_t *c, size_t clen, const uint8_t 
   return OK;
 }
 
+void *cry_secret_alloc(size_t len) {
+  return sodium_malloc(len);
+}
+
+void cry_secret_free(void *p) {
+  sodium_free(p); /* wipes; NULL is a no-op */
+}
+
 bool cry_equal(const void *a, const void *b, size_t len) {
   assert((a != NULL && b != NULL) || len == 0);
   return sodium_memcmp(a, b, len) == 0;

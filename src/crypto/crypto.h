@@ -118,6 +118,12 @@ int cry_aead_decrypt(uint8_t *out, const uint8_t *c, size_t clen, const uint8_t 
                      const uint8_t nonce[CRY_AEAD_NONCE_BYTES],
                      const uint8_t key[CRY_AEAD_KEY_BYTES]) MUST_CHECK;
 
+/* Memory for secrets other than keys (passphrases): guarded pages locked
+ * in RAM (sodium_malloc), wiped when freed. NULL on failure. */
+void *cry_secret_alloc(size_t len);
+/* Wipes and frees; NULL is a no-op. */
+void cry_secret_free(void *p);
+
 /* Constant-time comparison; true when equal. */
 bool cry_equal(const void *a, const void *b, size_t len);
 /* Wipes memory in a way the compiler cannot elide. */
