@@ -24,34 +24,12 @@ int api_h_health(struct api_ctx *c) {
 
 /* ---- GET /v1/methods ---------------------------------------------------------- */
 
-static const char *type_name(enum codec_type t) {
-  switch (t) {
-  case CODEC_U64:
-    return "u64";
-  case CODEC_BOOL:
-    return "bool";
-  case CODEC_ID:
-    return "id";
-  case CODEC_STR:
-    return "str";
-  case CODEC_BYTES:
-    return "bytes";
-  case CODEC_IDS:
-    return "ids";
-  case CODEC_KEYS:
-    return "keys";
-  case CODEC_PUBKEY:
-    return "pubkey";
-  }
-  return "unknown";
-}
-
 static json_t *schema_args_json(const struct codec_schema *s) {
   json_t *a = json_array();
   for (size_t i = 0; a != NULL && s != NULL && i < s->nfields; i++) {
     const struct codec_field *f = &s->fields[i];
-    json_t *arg = json_pack("{s:s, s:s, s:I}", "name", f->name, "type", type_name(f->type), "max",
-                            (json_int_t)f->max);
+    json_t *arg = json_pack("{s:s, s:s, s:I}", "name", f->name, "type", codec_type_name(f->type),
+                            "max", (json_int_t)f->max);
     if (json_array_append_new(a, arg) != 0) {
       json_decref(a);
       a = NULL;

@@ -78,28 +78,6 @@ static int cli_query_path(const struct cli_query_opts *o, char *path, size_t cap
   return CLI_EXIT_OK;
 }
 
-static const char *cli_type_name(enum codec_type t) {
-  switch (t) {
-  case CODEC_U64:
-    return "u64";
-  case CODEC_BOOL:
-    return "bool";
-  case CODEC_ID:
-    return "id";
-  case CODEC_STR:
-    return "str";
-  case CODEC_BYTES:
-    return "bytes";
-  case CODEC_IDS:
-    return "ids";
-  case CODEC_KEYS:
-    return "keys";
-  case CODEC_PUBKEY:
-    return "pubkey";
-  }
-  return "?";
-}
-
 static void cli_method_json(const struct ctr_method *m, bool first) {
   printf("%s\n    {\"method\": \"%s.%s\", \"who\": ", first ? "" : ",", m->contract, m->method);
   cli_json_str(stdout, m->who != NULL ? m->who : "");
@@ -109,7 +87,7 @@ static void cli_method_json(const struct ctr_method *m, bool first) {
   for (uint8_t i = 0; m->args != NULL && i < m->args->nfields; i++) {
     const struct codec_field *f = &m->args->fields[i];
     printf("%s{\"name\": \"%s\", \"type\": \"%s\"", i > 0 ? ", " : "", f->name,
-           cli_type_name(f->type));
+           codec_type_name(f->type));
     if (f->max > 0) {
       printf(", \"max\": %u", (unsigned)f->max);
     }
@@ -122,7 +100,7 @@ static void cli_method_text(const struct ctr_method *m) {
   printf("%s.%s", m->contract, m->method);
   for (uint8_t i = 0; m->args != NULL && i < m->args->nfields; i++) {
     const struct codec_field *f = &m->args->fields[i];
-    printf(" %s=<%s>", f->name, cli_type_name(f->type));
+    printf(" %s=<%s>", f->name, codec_type_name(f->type));
   }
   printf("\n    %s (%s)\n", m->summary != NULL ? m->summary : "", m->who != NULL ? m->who : "");
 }

@@ -117,6 +117,9 @@ int codec_record_decode(const struct codec_schema *schema, struct codec_value *v
  * ERR_NONCANONICAL (bool > 1, non-printable string, unsorted ids/keys). */
 int codec_record_encode(const struct codec_schema *schema, const struct codec_value *vals,
                         uint8_t *out, size_t cap, size_t *out_len) MUST_CHECK;
+/* The type's name as clients see it ("u64", "bool", "id", "str", "bytes",
+ * "ids", "keys", "pubkey"). Static. */
+const char *codec_type_name(enum codec_type t);
 /* Index of the field called name, or -1. */
 int codec_schema_find(const struct codec_schema *schema, const char *name);
 

@@ -233,3 +233,25 @@ int codec_schema_find(const struct codec_schema *schema, const char *name) {
   }
   return -1;
 }
+
+const char *codec_type_name(enum codec_type t) {
+  switch (t) {
+  case CODEC_U64:
+    return "u64";
+  case CODEC_BOOL:
+    return "bool";
+  case CODEC_ID:
+    return "id";
+  case CODEC_STR:
+    return "str";
+  case CODEC_BYTES:
+    return "bytes";
+  case CODEC_IDS:
+    return "ids";
+  case CODEC_KEYS:
+    return "keys";
+  case CODEC_PUBKEY:
+    return "pubkey";
+  }
+  return "unknown";
+}
