@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdatomic.h>
+#include <sys/types.h> /* ssize_t */
 
 /* ---- the router ------------------------------------------------------------ */
 
@@ -26,6 +27,9 @@ struct api_request {
   const uint8_t *body;      /* may be NULL when body_len is 0 */
   size_t body_len;
   bool body_oversize; /* the server stopped reading past LIM_HTTP_BODY_MAX */
+  /* GET /v1/events: the server's event hub, and the subscription the
+   * handler opens for the server to stream from (NULL: no streaming). */
+  struct api_stream *stream;
 };
 
 /* The answer: status, a malloc'd body and a static content type. */
@@ -174,5 +178,77 @@ int api_h_tx_get(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_list(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 int api_h_key_get(struct api_ctx *c) MUST_CHECK;
+
+/* ---- server-sent events (events.c) ------------------------------------------- */
+
+/* Fits the longest event: three ids, a height and the field names. */
+#define API_EVENT_TEXT_MAX 512
+/* Events kept for slow readers: more than a full block's (LIM_BLOCK_TXS_MAX
+ * tx events, their consent events and the block event), so one block never
+ * overflows a subscriber that keeps up between blocks. */
+#define API_EVENTS_BACKLOG 16384
+_Static_assert(API_EVENTS_BACKLOG > 2 * LIM_BLOCK_TXS_MAX + 1, "a block's events fit the ring");
+/* Concurrent GET /v1/events streams; beyond, 503 UNAVAILABLE. */
+#define API_EVENTS_SUBSCRIBERS_MAX 64
+_Static_assert(API_EVENTS_SUBSCRIBERS_MAX < LIM_HTTP_CONNECTIONS_MAX, "streams leave room");
+/* Longest a stream's reader waits for an event: bounds how long a stopping
+ * server waits for its streams. */
+#define API_EVENTS_WAIT_MS 1000
+/* A comment line after this long without writing, so proxies and the
+ * server's idle timeout keep the stream open. */
+#define API_EVENTS_KEEPALIVE_MS 15000
+
+struct api_events; /* the hub: ring of recent events, subscribers */
+struct api_sub;    /* one stream */
+
+struct api_stream {
+  struct api_events *hub; /* NULL: the route answers UNAVAILABLE */
+  struct api_sub *sub;    /* set by the handler on success; the server owns it */
+};
+
+/* One consent change a committed transaction made: ids only. */
+struct api_consent_change {
+  struct hash32 consent;
+  struct hash32 patient;
+  struct hash32 grantee;
+  bool revoked;
+};
+
+/* The hub for node n (NULL: no consent lookups). The caller registers
+ * api_events_on_commit with the node. OK or ERR_NOMEM. */
+int api_events_create(struct api_events **out, struct node *n) MUST_CHECK;
+/* Ends every stream within API_EVENTS_WAIT_MS; new subscriptions fail. */
+void api_events_stop(struct api_events *h);
+/* Frees the hub: every subscriber gone, and the node no longer commits. */
+void api_events_destroy(struct api_events *h);
+/* node_commit_fn: formats the block's events into the ring, wakes readers.
+ * Never blocks on a reader. */
+void api_events_on_commit(void *ctx, const struct block *b, const uint16_t *results);
+/* A stream from now on: block events, plus tx events (patient NULL) or
+ * that patient's consent events. ERR_UNAVAILABLE when full or stopping. */
+int api_events_subscribe(struct api_events *h, const struct hash32 *patient,
+                         struct api_sub **out) MUST_CHECK;
+void api_events_unsubscribe(struct api_sub *s);
+uint32_t api_events_subscribers(struct api_events *h);
+/* Copies up to max bytes of the stream into buf; waits up to wait_ms when
+ * nothing is due. Returns the count (0: nothing yet, call again), or -1
+ * when the stream ends (stopping, or after an overflow notice). */
+ssize_t api_events_read(struct api_sub *s, char *buf, size_t max, uint32_t wait_ms);
+
+/* "id: H:I\nevent: EVENT\ndata: DATA\n\n" into out. OK or ERR_OVERSIZE. */
+int api_event_format(char *out, size_t cap, size_t *len, const char *event, uint64_t height,
+                     uint32_t index, const char *data) MUST_CHECK;
+int api_event_block(char *out, size_t cap, size_t *len, const struct block *b) MUST_CHECK;
+int api_event_tx(char *out, size_t cap, size_t *len, uint64_t height, uint32_t index,
+                 const struct hash32 *hash, const char *contract, const char *method,
+                 int result) MUST_CHECK;
+int api_event_consent(char *out, size_t cap, size_t *len, uint64_t height, uint32_t index,
+                      const struct api_consent_change *cc) MUST_CHECK;
+/* The consent change of a consent.grant or consent.revoke (the revoked
+ * consent read from n's committed state). ERR_NOT_FOUND for other methods. */
+int api_consent_change(struct node *n, const struct tx *tx, const struct hash32 *tx_hash,
+                       struct api_consent_change *out) MUST_CHECK;
+/* GET /v1/events (events.c). */
+int api_h_events(struct api_ctx *c) MUST_CHECK;
 
 #endif

@@ -43,6 +43,7 @@ static const struct route routes[] = {
     {"POST", "/v1/txs", api_h_tx_submit, NULL},
     {"GET", "/v1/txs/{hash}", api_h_tx_get, NULL},
     {"GET", "/v1/state/proof", api_h_state_proof, NULL},
+    {"GET", "/v1/events", api_h_events, NULL},
     {"GET", "/v1/organizations", api_h_entity_list, ENTITY(CTR_ORG)},
     {"GET", "/v1/organizations/{id}", api_h_entity_get, ENTITY(CTR_ORG)},
     {"GET", "/v1/identities", api_h_entity_list, ENTITY(CTR_IDENTITY)},

@@ -16,6 +16,11 @@
  * connection closed. The request context is freed by the completion
  * callback, which libmicrohttpd calls for every request the URI callback
  * saw, however it ended.
+ *
+ * GET /v1/events streams: the handler subscribes to the event hub
+ * (events.c) and this file answers with a callback response whose reader
+ * blocks at most API_EVENTS_WAIT_MS per call. Stopping ends every stream
+ * before libmicrohttpd joins the connection threads, so it does not hang.
  */
 #include "api/api_internal.h"
 
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define CONN_TIMEOUT_S 30u
 /* A chunked body past the limit is drained this far, then cut off. */
@@ -36,6 +42,7 @@ struct api_server {
   struct MHD_Daemon *daemon;
   struct node *node;
   struct api_metrics metrics;
+  struct api_events *events; /* NULL: /v1/events answers UNAVAILABLE */
 };
 
 struct conn_req {
@@ -151,6 +158,69 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct api_reply
   return ok;
 }
 
+/* ---- event streams --------------------------------------------------------------- */
+
+struct stream {
+  struct api_sub *sub;
+  int fd; /* the connection's socket, or -1 */
+};
+
+/* True when the client has closed its end. libmicrohttpd does not look at
+ * the socket while the reader has nothing to send, so an idle stream would
+ * hold its subscriber slot until the next write failed. */
+static bool stream_gone(const struct stream *st) {
+  char c;
+  return st->fd >= 0 && recv(st->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  struct stream *st = cls;
+  if (stream_gone(st)) {
+    return (ssize_t)MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  ssize_t n = api_events_read(st->sub, buf, max, API_EVENTS_WAIT_MS);
+  return n < 0 ? (ssize_t)MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void stream_free(void *cls) {
+  struct stream *st = cls;
+  api_events_unsubscribe(st->sub);
+  free(st);
+}
+
+/* Answers with the subscription's stream; the reply's text is dropped (the
+ * stream starts with the same retry line). The response owns sub. */
+static enum MHD_Result queue_stream(struct MHD_Connection *conn, struct api_reply *rep,
+                                    struct api_sub *sub) {
+  assert(rep->status == 200);
+  api_reply_free(rep);
+  struct stream *st = malloc(sizeof(*st));
+  struct MHD_Response *resp = NULL;
+  if (st != NULL) {
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stream_read, st, stream_free);
+  }
+  if (resp == NULL) {
+    free(st);
+    api_events_unsubscribe(sub);
+    return MHD_NO;
+  }
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  st->sub = sub;
+  st->fd = ci != NULL ? ci->connect_fd : -1;
+  enum MHD_Result ok =
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+  if (ok == MHD_YES) {
+    ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  }
+  if (ok == MHD_YES) {
+    ok = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+  }
+  MHD_destroy_response(resp);
+  return ok;
+}
+
 static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *conn, struct conn_req *r,
                               const char *method) {
   char *query = strchr(r->uri, '?');
@@ -167,8 +237,13 @@ static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *conn,
       .body_len = r->len,
       .body_oversize = r->oversize,
   };
+  struct api_stream stream = {.hub = s->events};
+  req.stream = &stream;
   struct api_reply rep;
   api_route(s->node, &s->metrics, &req, &rep);
+  if (stream.sub != NULL) {
+    return queue_stream(conn, &rep, stream.sub);
+  }
   return queue_reply(conn, &rep);
 }
 
@@ -201,6 +276,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
+/* The event hub and its commit hook. Without them /v1/events answers
+ * UNAVAILABLE and everything else works. */
+static void server_events_start(struct api_server *s) {
+  if (s->node == NULL || api_events_create(&s->events, s->node) != OK) {
+    return;
+  }
+  if (node_on_commit(s->node, api_events_on_commit, s->events) != OK) {
+    base_log(BASE_LOG_WARN, "api", "no commit hook left: /v1/events is unavailable");
+    api_events_destroy(s->events);
+    s->events = NULL;
+  }
+}
+
 int api_server_start(struct api_server **out, struct node *n, const char *host, uint16_t port) {
   assert(out != NULL && host != NULL);
   *out = NULL;
@@ -217,6 +305,7 @@ int api_server_start(struct api_server **out, struct node *n, const char *host, 
   }
   s->node = n;
   api_metrics_init(&s->metrics);
+  server_events_start(s);
   s->daemon = MHD_start_daemon(
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, port,
       NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
@@ -227,7 +316,7 @@ int api_server_start(struct api_server **out, struct node *n, const char *host, 
       MHD_OPTION_END);
   if (s->daemon == NULL) {
     base_log(BASE_LOG_ERROR, "api", "cannot listen on %s:%u", host, (unsigned)port);
-    free(s);
+    free(s); /* the hub stays: the node's hook points at it */
     return ERR_IO;
   }
   base_log(BASE_LOG_INFO, "api", "listening on %s:%u", host, (unsigned)api_server_port(s));
@@ -245,6 +334,8 @@ void api_server_stop(struct api_server *s) {
   if (s == NULL) {
     return;
   }
+  api_events_stop(s->events); /* streams end, their threads can be joined */
   MHD_stop_daemon(s->daemon);
+  api_events_destroy(s->events);
   free(s);
 }

@@ -867,6 +867,155 @@ static void test_client_unreachable(void **state) {
   api_client_destroy(c);
 }
 
+/* ---- GET /v1/events ---------------------------------------------------------- */
+
+static void test_events_format(void **state) {
+  (void)state;
+  char out[API_EVENT_TEXT_MAX];
+  size_t len = 0;
+  struct hash32 h;
+  memset(h.b, 0xab, sizeof(h.b));
+  char hex[65];
+  base_hash_hex(hex, &h);
+  assert_int_equal(api_event_tx(out, sizeof(out), &len, 7, 2, &h, "consent", "grant", OK), OK);
+  char want[API_EVENT_TEXT_MAX];
+  snprintf(want, sizeof(want),
+           "id: 7:2\nevent: tx\ndata: {\"hash\":\"%s\",\"height\":7,\"index\":2,"
+           "\"contract\":\"consent\",\"method\":\"grant\",\"result\":\"OK\"}\n\n",
+           hex);
+  assert_string_equal(out, want);
+  assert_int_equal(len, strlen(want));
+  struct api_consent_change cc = {.consent = h, .patient = h, .grantee = h, .revoked = true};
+  assert_int_equal(api_event_consent(out, sizeof(out), &len, 9, 0, &cc), OK);
+  assert_non_null(strstr(out, "id: 9:0\nevent: consent\ndata: {\"consent\":\""));
+  assert_non_null(strstr(out, "\"status\":\"revoked\",\"height\":9}\n\n"));
+  assert_int_equal(api_event_format(out, 16, &len, "block", 1, 0, "{}"), ERR_OVERSIZE);
+  assert_int_equal(len, 0);
+}
+
+static void test_events_route(void **state) {
+  (void)state;
+  expect_error(route((struct req_spec){"GET", "/v1/events", NULL, NULL, NULL}), 503, "UNAVAILABLE");
+  expect_error(route((struct req_spec){"GET", "/v1/events", "patient=xyz", NULL, NULL}), 400,
+               "BAD_REQUEST");
+  expect_error(route((struct req_spec){"POST", "/v1/events", NULL, NULL, NULL}), 405,
+               "METHOD_NOT_ALLOWED");
+}
+
+/* Everything a subscriber has ready now, as one string. Returns how the
+ * stream paused: 0 (nothing more yet) or -1 (ended). */
+static ssize_t events_drain(struct api_sub *s, char *out, size_t cap) {
+  size_t n = 0;
+  ssize_t k = api_events_read(s, out, cap - 1, 0);
+  while (k > 0) {
+    n += (size_t)k;
+    k = api_events_read(s, out + n, cap - 1 - n, 0);
+  }
+  out[n] = '\0';
+  return k;
+}
+
+static void test_events_hub(void **state) {
+  (void)state;
+  struct api_events *h = NULL;
+  assert_int_equal(api_events_create(&h, NULL), OK);
+  struct hash32 patient;
+  memset(patient.b, 0x11, sizeof(patient.b));
+  struct api_sub *all = NULL;
+  struct api_sub *one = NULL;
+  assert_int_equal(api_events_subscribe(h, NULL, &all), OK);
+  assert_int_equal(api_events_subscribe(h, &patient, &one), OK);
+  struct block *b = calloc(1, sizeof(*b));
+  assert_non_null(b);
+  b->header.chain_id = (struct bytes){(const uint8_t *)"api-test", 8};
+  b->header.height = 5;
+  b->header.time_ms = 1234;
+  api_events_on_commit(h, b, NULL);
+  char got[4096];
+  assert_int_equal(events_drain(all, got, sizeof(got)), 0);
+  assert_true(strncmp(got, "retry: 2000\n\nid: 5:0\nevent: block\ndata: {\"height\":5,", 50) == 0);
+  assert_non_null(strstr(got, "\"time_ms\":1234,\"tx_count\":0}\n\n"));
+  events_drain(one, got, sizeof(got));
+  assert_non_null(strstr(got, "event: block"));
+  /* Small reads split an event without losing bytes. */
+  api_events_on_commit(h, b, NULL);
+  char part[8];
+  assert_int_equal(api_events_read(all, part, sizeof(part), 0), (ssize_t)sizeof(part));
+  assert_memory_equal(part, "id: 5:0\n", sizeof(part));
+  events_drain(all, got, sizeof(got));
+  assert_true(strncmp(got, "event: block\n", 13) == 0);
+  /* A reader that falls a whole ring behind gets the notice, then the end. */
+  for (uint32_t i = 0; i <= API_EVENTS_BACKLOG; i++) {
+    api_events_on_commit(h, b, NULL);
+  }
+  assert_int_equal(events_drain(one, got, sizeof(got)), -1);
+  assert_string_equal(got, "event: overflow\ndata: {}\n\n");
+  api_events_unsubscribe(one);
+  api_events_stop(h);
+  assert_int_equal(api_events_read(all, got, sizeof(got), 0), -1);
+  api_events_unsubscribe(all);
+  assert_int_equal(api_events_subscribe(h, NULL, &all), ERR_UNAVAILABLE);
+  assert_int_equal(api_events_subscribers(h), 0);
+  api_events_destroy(h);
+  free(b);
+}
+
+static void test_events_limit(void **state) {
+  (void)state;
+  struct api_events *h = NULL;
+  assert_int_equal(api_events_create(&h, NULL), OK);
+  struct api_sub *subs[API_EVENTS_SUBSCRIBERS_MAX];
+  for (size_t i = 0; i < ARRAY_LEN(subs); i++) {
+    assert_int_equal(api_events_subscribe(h, NULL, &subs[i]), OK);
+  }
+  struct api_sub *extra = NULL;
+  assert_int_equal(api_events_subscribe(h, NULL, &extra), ERR_UNAVAILABLE);
+  assert_null(extra);
+  api_events_unsubscribe(subs[3]);
+  assert_int_equal(api_events_subscribe(h, NULL, &subs[3]), OK);
+  for (size_t i = 0; i < ARRAY_LEN(subs); i++) {
+    api_events_unsubscribe(subs[i]);
+  }
+  api_events_destroy(h);
+}
+
+static void test_events_consent_change(void **state) {
+  (void)state;
+  const char *c = "consent";
+  const char *g = "grant";
+  const struct ctr_method *m = ctr_method_find((struct bytes){(const uint8_t *)c, strlen(c)},
+                                               (struct bytes){(const uint8_t *)g, strlen(g)});
+  assert_non_null(m);
+  char pat[80];
+  char gra[80];
+  snprintf(pat, sizeof(pat), "patient=%064d", 1);
+  snprintf(gra, sizeof(gra), "grantee=%064d", 2);
+  char *argv[] = {pat, gra, "scope=category", "category=cardiology", "expires_ms=99"};
+  uint8_t args[LIM_ARGS_MAX];
+  size_t args_len = 0;
+  char err[128];
+  assert_int_equal(api_args_from_strings(m->args, (int)ARRAY_LEN(argv), argv, args, sizeof(args),
+                                         &args_len, err, sizeof(err)),
+                   OK);
+  struct tx tx;
+  memset(&tx, 0, sizeof(tx));
+  tx.contract = (struct bytes){(const uint8_t *)c, strlen(c)};
+  tx.method = (struct bytes){(const uint8_t *)g, strlen(g)};
+  tx.args = (struct bytes){args, args_len};
+  struct hash32 txh;
+  memset(txh.b, 0x42, sizeof(txh.b));
+  struct api_consent_change cc;
+  assert_int_equal(api_consent_change(NULL, &tx, &txh, &cc), OK);
+  struct hash32 want;
+  cry_hash_tagged(&want, "medchain.consent.v1", txh.b, sizeof(txh.b));
+  assert_memory_equal(cc.consent.b, want.b, 32);
+  assert_int_equal(cc.patient.b[31], 1);
+  assert_int_equal(cc.grantee.b[31], 2);
+  assert_false(cc.revoked);
+  tx.method = (struct bytes){(const uint8_t *)"anchor", 6};
+  assert_int_equal(api_consent_change(NULL, &tx, &txh, &cc), ERR_NOT_FOUND);
+}
+
 int main(void) {
   if (cry_init() != OK) {
     return 1;
@@ -888,6 +1037,11 @@ int main(void) {
       cmocka_unit_test(test_json_lookup_pretty),
       cmocka_unit_test(test_client_unreachable),
       cmocka_unit_test_setup_teardown(test_end_to_end, e2e_setup, e2e_teardown),
+      cmocka_unit_test(test_events_format),
+      cmocka_unit_test(test_events_route),
+      cmocka_unit_test(test_events_hub),
+      cmocka_unit_test(test_events_limit),
+      cmocka_unit_test(test_events_consent_change),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
