@@ -120,6 +120,8 @@ def patients(d, docs):
     far = int(time.time() * 1000) + 365 * 24 * 3600 * 1000
     for i in range(N_PATIENTS):
         key = d.keygen(f"patient-{i:02d}")
+        with open(key["file"][:-len(".key")] + ".id", "w") as f:
+            f.write(key["id"] + "\n")  # for the signed read the demo suggests
         doc, hosp = docs[i % len(docs)]
         d.tx(d.admin(hosp), "identity.enrol_patient", f"sign_pk=@{key['file']}",
              f"box_pk=@{key['file']}")
@@ -182,6 +184,12 @@ def main():
         print(f"  build/medchain query --node {d.url} /v1/organizations")
         print(f"  build/medchain query --node {d.url} block {st['height']}")
         print(f"  curl -s {d.url}/v1/identities?limit=5")
+        pk = os.path.join(d.keys, "patient-00.key")
+        if os.path.exists(pk):
+            idf = pk[:-len(".key")] + ".id"
+            pid = open(idf).read().strip() if os.path.exists(idf) else "PATIENT_ID"
+            print("  # a patient's data answers signed reads only: sign as the patient")
+            print(f"  build/medchain query --node {d.url} --key {pk} consents --patient {pid}")
         print(f"  build/medchain testnet status --dir {a.dir}/net")
         print(f"  build/medchain verify --home {a.dir}/net/node0   (after Ctrl-C)")
         if a.no_wait:

@@ -21,6 +21,7 @@
 
 #include "base/base.h"
 #include "codec/codec.h"
+#include "crypto/crypto.h"
 #include "node/node.h"
 
 /* ---- server --------------------------------------------------------------- */
@@ -60,6 +61,18 @@ void api_client_destroy(struct api_client *c);
 int api_client_get(struct api_client *c, const char *path, struct api_response *out) MUST_CHECK;
 int api_client_post(struct api_client *c, const char *path, const char *content_type,
                     const uint8_t *body, size_t len, struct api_response *out) MUST_CHECK;
+/* GET signed as keys' identity (docs/api.md, "Signed requests"): the
+ * X-Medchain-Key/-Timestamp/-Nonce/-Signature headers over the method, the
+ * path as given (base_url must have no path of its own), the empty body's
+ * hash, the time now, a random nonce and chain_id. Returns as
+ * api_client_get; ERR_BAD_ARGS for a path without a leading '/'. */
+int api_client_get_signed(struct api_client *c, const char *path, const struct cry_keys *keys,
+                          const char *chain_id, struct api_response *out) MUST_CHECK;
+/* The same with a chosen timestamp and nonce (tests: an expired or a
+ * replayed request). ts_ms 0 means now; nonce NULL means a random one. */
+int api_client_get_signed_at(struct api_client *c, const char *path, const struct cry_keys *keys,
+                             const char *chain_id, uint64_t ts_ms, const uint8_t nonce[16],
+                             struct api_response *out) MUST_CHECK;
 void api_response_free(struct api_response *r);
 
 /* ---- JSON helpers for the CLI ---------------------------------------------- */

@@ -27,6 +27,11 @@ struct api_request {
   const uint8_t *body;      /* may be NULL when body_len is 0 */
   size_t body_len;
   bool body_oversize; /* the server stopped reading past LIM_HTTP_BODY_MAX */
+  /* The signed-request headers (auth.c), or NULL when absent. */
+  const char *auth_key;       /* X-Medchain-Key */
+  const char *auth_timestamp; /* X-Medchain-Timestamp */
+  const char *auth_nonce;     /* X-Medchain-Nonce */
+  const char *auth_signature; /* X-Medchain-Signature */
   /* GET /v1/events: the server's event hub, and the subscription the
    * handler opens for the server to stream from (NULL: no streaming). */
   struct api_stream *stream;
@@ -164,6 +169,36 @@ struct api_entity {
   enum ctr_filter filters[3];
 };
 extern const struct api_entity api_entities[CTR_KIND_COUNT_];
+
+/* ---- signed requests (auth.c) ------------------------------------------------ */
+
+#define API_AUTH_TAG "medchain.request.v1"
+#define API_AUTH_WINDOW_MS (5u * 60u * 1000u) /* clock skew either way */
+#define API_AUTH_NONCE_BYTES 16
+#define API_AUTH_REPLAY_MAX 65536u /* (key, nonce) pairs remembered */
+
+/* What a signed request's signature covers: cry_hash_tagged(API_AUTH_TAG,
+ * u8 len(method) | method | u32 len(target) | target | BLAKE2b-256(body)
+ * | u64 ts_ms | nonce(16) | var chain_id), where target is path, then '?'
+ * and query when query is not NULL: the request target exactly as sent.
+ * Big-endian integers; var is a u32 length then the bytes. */
+void api_auth_digest(struct hash32 *out, const char *method, const char *path, const char *query,
+                     const uint8_t *body, size_t body_len, uint64_t ts_ms,
+                     const uint8_t nonce[API_AUTH_NONCE_BYTES], const char *chain_id);
+/* Authenticates c's request against st and the node's clock: *reader gets
+ * the signer's identity. Returns OK, AUTH_REQUIRED, BAD_SIGNATURE,
+ * REQUEST_EXPIRED, UNKNOWN_SENDER, KEY_MISMATCH, IDENTITY_SUSPENDED,
+ * REQUEST_REPLAYED, UNAVAILABLE (replay cache full) or a store error.
+ * Needs c->node. */
+int api_auth_reader(struct api_ctx *c, struct state *st, struct hash32 *reader) MUST_CHECK;
+/* Whether reading this kind of entity needs a signed request. */
+bool api_auth_protected(enum ctr_kind kind);
+/* May reader list with this filter and key? OK, UNAUTHORIZED, store error. */
+int api_auth_list(struct state *st, enum ctr_filter filter, const struct hash32 *key,
+                  const struct hash32 *reader) MUST_CHECK;
+/* May reader see this entity (val encoded under kind's schema)? */
+int api_auth_entity(struct state *st, enum ctr_kind kind, struct bytes val,
+                    const struct hash32 *reader) MUST_CHECK;
 
 int api_h_health(struct api_ctx *c) MUST_CHECK;
 int api_h_metrics(struct api_ctx *c) MUST_CHECK;

@@ -184,6 +184,87 @@ int api_client_get(struct api_client *c, const char *path, struct api_response *
   return perform(c, &s, out);
 }
 
+/* The four signed-request headers for GET path (auth.c). */
+static struct curl_slist *signed_headers(const char *path, const struct cry_keys *keys,
+                                         const char *chain_id, uint64_t ts_ms,
+                                         const uint8_t nonce[API_AUTH_NONCE_BYTES]) {
+  char target[URL_MAX];
+  int n = snprintf(target, sizeof(target), "%s", path);
+  if (n < 0 || (size_t)n >= sizeof(target)) {
+    return NULL;
+  }
+  char *q = strchr(target, '?');
+  if (q != NULL) {
+    *q++ = '\0';
+  }
+  struct hash32 d;
+  api_auth_digest(&d, "GET", target, q, NULL, 0, ts_ms, nonce, chain_id);
+  struct signature sig;
+  cry_sign(keys, &sig, d.b, sizeof(d.b));
+  struct pubkey pk;
+  cry_keys_sign_pk(keys, &pk);
+  char pk_hex[2 * sizeof(pk.b) + 1], nonce_hex[2 * API_AUTH_NONCE_BYTES + 1];
+  char sig_hex[2 * sizeof(sig.b) + 1];
+  base_hex_encode(pk_hex, pk.b, sizeof(pk.b));
+  base_hex_encode(nonce_hex, nonce, API_AUTH_NONCE_BYTES);
+  base_hex_encode(sig_hex, sig.b, sizeof(sig.b));
+  char line[4][200];
+  snprintf(line[0], sizeof(line[0]), "X-Medchain-Key: %s", pk_hex);
+  snprintf(line[1], sizeof(line[1]), "X-Medchain-Timestamp: %llu", (unsigned long long)ts_ms);
+  snprintf(line[2], sizeof(line[2]), "X-Medchain-Nonce: %s", nonce_hex);
+  snprintf(line[3], sizeof(line[3]), "X-Medchain-Signature: %s", sig_hex);
+  struct curl_slist *headers = NULL;
+  for (size_t i = 0; i < ARRAY_LEN(line); i++) {
+    struct curl_slist *more = curl_slist_append(headers, line[i]);
+    if (more == NULL) {
+      curl_slist_free_all(headers);
+      return NULL;
+    }
+    headers = more;
+  }
+  return headers;
+}
+
+int api_client_get_signed_at(struct api_client *c, const char *path, const struct cry_keys *keys,
+                             const char *chain_id, uint64_t ts_ms, const uint8_t nonce[16],
+                             struct api_response *out) {
+  assert(c != NULL && path != NULL && keys != NULL && chain_id != NULL && out != NULL);
+  memset(out, 0, sizeof(*out));
+  char url[URL_MAX];
+  if (path[0] != '/') {
+    return ERR_BAD_ARGS;
+  }
+  int rc = make_url(c, path, url, sizeof(url));
+  if (rc != OK) {
+    return rc;
+  }
+  uint8_t fresh[API_AUTH_NONCE_BYTES];
+  if (nonce == NULL) {
+    cry_random(fresh, sizeof(fresh));
+    nonce = fresh;
+  }
+  struct curl_slist *headers =
+      signed_headers(path, keys, chain_id, ts_ms == 0 ? base_now_ms() : ts_ms, nonce);
+  if (headers == NULL) {
+    return ERR_NOMEM;
+  }
+  struct sink s = {0};
+  curl_easy_reset(c->curl);
+  set_common(c->curl, url, &s);
+  (void)curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+  /* The signature covers the path as given: curl must not tidy it. */
+  (void)curl_easy_setopt(c->curl, CURLOPT_PATH_AS_IS, 1L);
+  (void)curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+  rc = perform(c, &s, out);
+  curl_slist_free_all(headers);
+  return rc;
+}
+
+int api_client_get_signed(struct api_client *c, const char *path, const struct cry_keys *keys,
+                          const char *chain_id, struct api_response *out) {
+  return api_client_get_signed_at(c, path, keys, chain_id, 0, NULL, out);
+}
+
 int api_client_post(struct api_client *c, const char *path, const char *content_type,
                     const uint8_t *body, size_t len, struct api_response *out) {
   assert(c != NULL && path != NULL && out != NULL && (body != NULL || len == 0));

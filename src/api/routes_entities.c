@@ -8,7 +8,10 @@
  * NOT_FOUND for every kind (the contracts' UNKNOWN_* codes name a missing
  * party of a transaction, not a missing page). Entities render through
  * their kind's schema (api_record_to_json), so a new field in a contract
- * appears here with no code change. Pages are ctr_list's: ?limit (<= LIM_PAGE_MAX) and an
+ * appears here with no code change. Consents, records and audit entries
+ * answer only a signed request whose signer may read them (auth.c): the
+ * signature is checked before the entity is looked up, the rule after.
+ * Pages are ctr_list's: ?limit (<= LIM_PAGE_MAX) and an
  * opaque ?cursor that is the previous page's "next".
  */
 #include "api/api_internal.h"
@@ -78,8 +81,17 @@ int api_h_entity_get(struct api_ctx *c) {
     return rc;
   }
   struct state *st = node_view_state(v);
+  struct hash32 reader = {{0}};
+  if (api_auth_protected(e->kind)) {
+    rc = api_auth_reader(c, st, &reader);
+  }
   struct bytes val = {NULL, 0};
-  rc = ctr_get(st, e->kind, &id, &val);
+  if (rc == OK) {
+    rc = ctr_get(st, e->kind, &id, &val);
+  }
+  if (rc == OK && api_auth_protected(e->kind)) {
+    rc = api_auth_entity(st, e->kind, val, &reader);
+  }
   if (rc == OK) {
     rc = entity_json(st, e, val, &c->json);
   }
@@ -212,7 +224,17 @@ int api_h_entity_list(struct api_ctx *c) {
   if (rc != OK) {
     return rc;
   }
-  rc = list_answer(c, node_view_state(v), filter, &key, &after, limit);
+  struct state *st = node_view_state(v);
+  if (api_auth_protected(e->kind)) {
+    struct hash32 reader;
+    rc = api_auth_reader(c, st, &reader);
+    if (rc == OK) {
+      rc = api_auth_list(st, filter, &key, &reader);
+    }
+  }
+  if (rc == OK) {
+    rc = list_answer(c, st, filter, &key, &after, limit);
+  }
   node_view_end(v);
   return rc;
 }

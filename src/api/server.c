@@ -236,6 +236,10 @@ static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *conn,
       .body = r->body,
       .body_len = r->len,
       .body_oversize = r->oversize,
+      .auth_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Key"),
+      .auth_timestamp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Timestamp"),
+      .auth_nonce = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Nonce"),
+      .auth_signature = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Signature"),
   };
   struct api_stream stream = {.hub = s->events};
   req.stream = &stream;

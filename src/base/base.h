@@ -76,7 +76,11 @@
   X(ERR_METHOD, "METHOD_NOT_ALLOWED", 405, "method not allowed on this route")                     \
   X(ERR_UNAVAILABLE, "UNAVAILABLE", 503, "the node is unavailable")                                \
   X(ERR_BAD_REQUEST, "BAD_REQUEST", 400, "the request is invalid")                                 \
-  X(ERR_INTERNAL, "INTERNAL", 500, "internal error")
+  X(ERR_INTERNAL, "INTERNAL", 500, "internal error")                                               \
+  X(ERR_REQUEST_EXPIRED, "REQUEST_EXPIRED", 401,                                                   \
+    "the request's timestamp is outside the accepted window")                                      \
+  X(ERR_REQUEST_REPLAYED, "REQUEST_REPLAYED", 401, "this signed request was already used")         \
+  X(ERR_AUTH_REQUIRED, "AUTH_REQUIRED", 401, "this route needs a signed request")
 
 enum err {
 #define ERR_ENUM_(sym, name, http, msg) sym,

@@ -40,7 +40,10 @@ static const struct cli_command cli_commands[] = {
      "medchain query --node URL status | methods | orgs | validators\n"
      "medchain query --node URL block H | tx HASH | identity ID | org ID\n"
      "medchain query --node URL consents --patient ID|--grantee ID | records --patient ID\n"
-     "medchain query --node URL audit --patient ID | audit --record ID",
+     "medchain query --node URL audit --patient ID | audit --record ID\n"
+     "  --key FILE [--chain-id ID]: sign the request as FILE's identity (consents,\n"
+     "  records and audit entries answer only signed requests; a protected keystore\n"
+     "  takes MEDCHAIN_PASSPHRASE)",
      "read the chain and state through a node's HTTP API"},
     {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",
      "re-verify every block, signature and state root of a node's data offline"},

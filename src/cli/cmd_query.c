@@ -7,6 +7,15 @@
  *   medchain query --node URL audit --patient ID | audit --record ID
  *   medchain query --node URL orgs | validators | methods | consents --grantee ID
  *   medchain query methods                             without a node: this binary's table
+ *   ... --key FILE [--chain-id ID]                     sign the request (docs/api.md)
+ *
+ * Consents, records and audit entries are answered only to a signed
+ * request: --key names the reader's keystore (a protected one takes
+ * MEDCHAIN_PASSPHRASE, as `medchain tx` does); the chain id comes from
+ * --chain-id or, when absent, from the node's /v1/status. Two options are
+ * for tests only and left out of the usage text: --timestamp-ms N signs
+ * with that time instead of now (an expired request), --nonce HEX with that
+ * 16-byte nonce instead of a random one (a replayed request).
  *
  * The short forms only build a path (after checking that ids are 64 hex
  * digits and heights numbers, so a typo never becomes a strange URL); the
@@ -26,6 +35,10 @@ struct cli_query_opts {
   const char *patient;
   const char *record;
   const char *grantee;
+  const char *key;
+  const char *chain_id;
+  const char *nonce;
+  uint64_t ts_ms;
   bool json;
   char *pos[3];
   size_t npos;
@@ -124,7 +137,39 @@ static int cli_query_methods(bool json) {
   return CLI_EXIT_OK;
 }
 
-static int cli_query_get(const char *url, const char *path, bool json) {
+/* GET path signed with o->key's keys: the chain id from --chain-id or the
+ * node. Returns as api_client_get with *reported false; or, with *reported
+ * true, the exit code of a failure it already reported. */
+static int cli_query_signed(struct api_client *c, const struct cli_query_opts *o, const char *path,
+                            struct api_response *r, bool *reported) {
+  uint8_t nonce[16];
+  *reported = true;
+  if (o->nonce != NULL && base_hex_decode(nonce, sizeof(nonce), o->nonce) != OK) {
+    return cli_usage("query", "--nonce takes 32 hex digits");
+  }
+  char chain_id[LIM_CHAIN_ID_MAX + 1];
+  uint64_t height = 0;
+  if (o->chain_id != NULL) {
+    snprintf(chain_id, sizeof(chain_id), "%s", o->chain_id);
+  } else if (cli_node_status(c, &height, chain_id, sizeof(chain_id)) != OK) {
+    *reported = false;
+    return ERR_UNAVAILABLE;
+  }
+  struct cry_keys *keys = NULL;
+  int rc = cli_keys_load(&keys, o->key);
+  if (rc != OK) {
+    return cli_fail(
+        rc, "could not open the keystore %s (a protected one takes MEDCHAIN_PASSPHRASE)", o->key);
+  }
+  *reported = false;
+  rc = api_client_get_signed_at(c, path, keys, chain_id, o->ts_ms, o->nonce != NULL ? nonce : NULL,
+                                r);
+  cry_keys_destroy(keys);
+  return rc;
+}
+
+static int cli_query_get(const char *url, const char *path, const struct cli_query_opts *o) {
+  bool json = o->json;
   struct api_client *c = NULL;
   if (api_client_create(&c, url) != OK) {
     return cli_fail(ERR_USAGE, "bad node URL '%s'", url);
@@ -132,10 +177,18 @@ static int cli_query_get(const char *url, const char *path, bool json) {
   struct api_response r;
   memset(&r, 0, sizeof(r));
   int exit_code = CLI_EXIT_OK;
-  int rc = api_client_get(c, path, &r);
+  int rc = OK;
+  bool reported = false;
+  if (o->key != NULL) {
+    rc = cli_query_signed(c, o, path, &r, &reported);
+  } else {
+    rc = api_client_get(c, path, &r);
+  }
   char code[64];
   char msg[256];
-  if (rc != OK) {
+  if (reported) {
+    exit_code = rc;
+  } else if (rc != OK) {
     exit_code = cli_fail(rc, "the node cannot be reached at %s", url);
   } else if (cli_http_error(&r, code, sizeof(code), msg, sizeof(msg)) != OK) {
     if (json) {
@@ -158,9 +211,15 @@ int cli_cmd_query(int argc, char **argv) {
   struct cli_query_opts o;
   memset(&o, 0, sizeof(o));
   struct cli_opt opts[] = {
-      {"node", CLI_OPT_STR, &o.node, false},     {"patient", CLI_OPT_STR, &o.patient, false},
-      {"record", CLI_OPT_STR, &o.record, false}, {"grantee", CLI_OPT_STR, &o.grantee, false},
+      {"node", CLI_OPT_STR, &o.node, false},
+      {"patient", CLI_OPT_STR, &o.patient, false},
+      {"record", CLI_OPT_STR, &o.record, false},
+      {"grantee", CLI_OPT_STR, &o.grantee, false},
       {"json", CLI_OPT_FLAG, &o.json, false},
+      {"key", CLI_OPT_STR, &o.key, false},
+      {"chain-id", CLI_OPT_STR, &o.chain_id, false},
+      {"timestamp-ms", CLI_OPT_U64, &o.ts_ms, false}, /* tests only */
+      {"nonce", CLI_OPT_STR, &o.nonce, false},        /* tests only */
   };
   char err[256];
   if (cli_opts_parse(opts, ARRAY_LEN(opts), argc - 1, argv + 1, o.pos, ARRAY_LEN(o.pos), &o.npos,
@@ -182,5 +241,5 @@ int cli_cmd_query(int argc, char **argv) {
   if (exit_code != CLI_EXIT_OK) {
     return exit_code;
   }
-  return cli_query_get(url, path, o.json);
+  return cli_query_get(url, path, &o);
 }

@@ -135,6 +135,37 @@ int ctr_list(struct state *st, enum ctr_kind kind, enum ctr_filter filter, const
 int ctr_consent_check(struct state *st, const struct hash32 *reader, const struct hash32 *record,
                       struct bytes purpose, uint64_t now_ms) MUST_CHECK;
 
+/* ---- reads ---------------------------------------------------------------
+ * Who may read what concerns a patient (the API's authenticated reads).
+ * Pure: now_ms is the caller's clock. Each returns OK, ERR_UNAUTHORIZED or
+ * a store error. */
+
+/* The identity whose CURRENT signing key is pk, and that may act (it and
+ * its organization active). Returns OK, ERR_UNKNOWN_SENDER, ERR_KEY_MISMATCH
+ * (a retired key), ERR_SUSPENDED or a store error. */
+int ctr_reader_identify(struct state *st, const struct pubkey *pk,
+                        struct hash32 *reader) MUST_CHECK;
+/* Unfiltered listings of consents, records and audit entries: auditors. */
+int ctr_read_all(struct state *st, const struct hash32 *reader) MUST_CHECK;
+/* What concerns one patient: the patient, a guardian, an auditor. */
+int ctr_read_patient(struct state *st, const struct hash32 *reader,
+                     const struct hash32 *patient) MUST_CHECK;
+/* Consents granted to grantee: the grantee, an admin of it when it is an
+ * organization, an auditor. */
+int ctr_read_grantee(struct state *st, const struct hash32 *reader,
+                     const struct hash32 *grantee) MUST_CHECK;
+/* One record: its patient, a guardian, its author, an auditor, or a holder
+ * of a live consent for it (ctr_consent_any). An unknown record is
+ * UNAUTHORIZED too. */
+int ctr_read_record(struct state *st, const struct hash32 *reader, const struct hash32 *record,
+                    uint64_t now_ms) MUST_CHECK;
+/* OK when reader, or its organization, holds an active consent unexpired
+ * at now_ms that covers the record or its category, for any purpose.
+ * Otherwise CONSENT_REQUIRED, CONSENT_EXPIRED, CONSENT_REVOKED,
+ * UNKNOWN_RECORD or a store error. */
+int ctr_consent_any(struct state *st, const struct hash32 *reader, const struct hash32 *record,
+                    uint64_t now_ms) MUST_CHECK;
+
 /* Identity roles (the "kind" field of CTR_IDENTITY). */
 #define CTR_ROLE_ADMIN "admin"
 #define CTR_ROLE_PRACTITIONER "practitioner"

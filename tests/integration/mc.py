@@ -185,6 +185,29 @@ class Net:
             raise RuntimeError(f"tx {call} failed: {err.strip()} {doc}")
         return doc
 
+    def query(self, key, path, node=0, extra=()):
+        """A GET signed as keystore `key`'s identity, through `medchain query
+        --key FILE --json PATH` (the stdlib cannot sign Ed25519). Returns
+        (200, parsed body) when the node answered 2xx, else (CODE, parsed
+        error body or None) with CODE the stable error name the CLI printed
+        ("UNAUTHORIZED", "AUTH_REQUIRED", ...)."""
+        rc, out, err = self.run("query", "--node", self.url(node), "--key", key, "--json",
+                                *extra, path)
+        doc = _json(out.encode()) if out.strip() else None
+        if rc == 0:
+            return 200, doc
+        code = None
+        if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+            code = doc["error"].get("code")
+        if code is None:
+            parts = err.strip().split(":")
+            code = parts[1].strip() if len(parts) > 2 else err.strip()
+        return code, doc
+
+    def reader(self, key, node=0):
+        """An Http-like object whose get() signs as `key` (see query)."""
+        return Signed(self, key, node)
+
     def wait_height(self, h, i=0, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -202,6 +225,16 @@ class Net:
                 shutil.rmtree(self.dir, ignore_errors=True)
             else:
                 print(f"kept {self.dir}")
+
+
+class Signed:
+    """get(path) -> (200 | ERROR_CODE, doc), signed as one keystore."""
+
+    def __init__(self, net, key, node=0):
+        self.net, self.key, self.node = net, key, node
+
+    def get(self, path, extra=()):
+        return self.net.query(self.key, path, node=self.node, extra=extra)
 
 
 def close_safely(net, tries=20):

@@ -219,6 +219,7 @@ def keystore_id(path):
 def guardians_and_records(net, admin_a, doctor):
     http = net.http()
     p = patient(net, admin_a, "ward")
+    pr = net.reader(p["file"])  # patient data answers signed reads only
     g = patient(net, admin_a, "guardian")
     stranger = patient(net, admin_a, "stranger")
     doctor2 = practitioner(net, net.admin_key(HOSP_B), "doctor2", role="oncology")
@@ -238,7 +239,7 @@ def guardians_and_records(net, admin_a, doctor):
     expect(net, "the guardian grants for the patient", "OK", g["file"], "consent.grant",
            f"patient={p['id']}", f"grantee={doctor2['id']}", "scope=category",
            "category=oncology", "purpose=treatment", FAR)
-    code, cons = http.get(f"/v1/consents?patient={p['id']}")
+    code, cons = pr.get(f"/v1/consents?patient={p['id']}")
     items = cons.get("items", [])
     mc.check(len(items) == 1 and items[0]["granted_by"] == g["id"]
              and items[0]["patient"] == p["id"] and items[0]["grantee"] == doctor2["id"],
@@ -271,18 +272,18 @@ def guardians_and_records(net, admin_a, doctor):
     expect(net, "record-scoped grant with a sealed key", "OK", g["file"], "consent.grant",
            f"patient={p['id']}", f"grantee={doctor2['id']}", "scope=record", f"record={record}",
            "purpose=treatment", FAR, f"keys={doctor2['id']}:{sealed[doctor2['id']]}")
-    code, rec = http.get(f"/v1/records/{record}")
+    code, rec = pr.get(f"/v1/records/{record}")
     readers = {k["reader"]: k["sealed_key"] for k in rec.get("keys", [])}
     mc.check(readers == sealed, "the grantee's sealed key joined the record's keys")
     mc.check([k["reader"] for k in rec["keys"]] == sorted(readers), "keys are kept sorted")
-    code, byrec = http.get(f"/v1/consents?record={record}")
+    code, byrec = pr.get(f"/v1/consents?record={record}")
     rc_items = byrec.get("items", [])
     mc.check(len(rc_items) == 1 and rc_items[0]["scope"] == "record"
              and rc_items[0]["category"] == "cardiology" and rc_items[0]["record"] == record,
              "the record-scoped consent is listed by record, with the record's category")
     expect(net, "revoking the record-scoped consent", "OK", p["file"], "consent.revoke",
            f"consent={rc_items[0]['id']}")
-    code, rec = http.get(f"/v1/records/{record}")
+    code, rec = pr.get(f"/v1/records/{record}")
     mc.check(sorted(k["reader"] for k in rec["keys"]) == sorted([p["id"], doctor["id"]]),
              "revoking removed the grantee's sealed key")
 
@@ -294,7 +295,7 @@ def guardians_and_records(net, admin_a, doctor):
            f"record={secrets.token_hex(32)}")
     expect(net, "the patient erases the record", "OK", p["file"], "records.erase",
            f"record={record}")
-    code, rec = http.get(f"/v1/records/{record}")
+    code, rec = pr.get(f"/v1/records/{record}")
     mc.check(code == 200 and rec["erased"] is True and rec["keys"] == [],
              "the record shows erased with no keys")
     mc.check(rec["patient"] == p["id"] and rec["size"] == 2048

@@ -216,8 +216,9 @@ def setup(net, rec, cli_out):
         cli_out.append(("anchor", (json.dumps(doc) if doc else "") + err))
         mc.check(rc == 0, f"record anchored ({err.strip()})")
         anchored.append((record, mc.blake2b32(ct), len(ct)))
-    _, body = rec.send("GET", f"/v1/records/{anchored[0][0]}", what="record view")
-    r = json.loads(body)
+    # Record views answer signed reads only: the author reads it.
+    _, r = net.query(doctor["file"], f"/v1/records/{anchored[0][0]}")
+    cli_out.append(("record view", json.dumps(r)))
     mc.check(r["content_hash"] == anchored[0][1] and r["size"] == anchored[0][2],
              "only the ciphertext's hash and size are anchored")
     net.tx_ok(admin, "audit.log", f"record={anchored[0][0]}", f"accessor={doctor['id']}",
@@ -344,7 +345,7 @@ def careless(net, rec, cli_out, admin, doctor, patients, anchored):
         status, raw = rec.send("GET", path, headers={"X-Patient-Name": NAME,
                                                      "Referer": f"http://ehr/{q(NAME)}"},
                                what=f"GET with PHI {path[:50]}")
-        mc.check(status in (200, 400, 404), f"GET {path[:60]}: answered ({status})")
+        mc.check(status in (200, 400, 401, 404), f"GET {path[:60]}: answered ({status})")
     # The proof route echoes the key it was asked for (the client's own
     # query, answered to that client): the answer proves absence and carries
     # nothing else of it; the log and metrics are checked for it below.
@@ -383,6 +384,9 @@ def careless(net, rec, cli_out, admin, doctor, patients, anchored):
 def collect_views(net, rec, patients, anchored):
     """Everything the node publishes, as (where, bytes)."""
     out = []
+    auditor = net.keygen("auditor")
+    net.tx_ok(net.admin_key(HOSP_A), "identity.register", "kind=auditor",
+              f"sign_pk=@{auditor['file']}", f"box_pk=@{auditor['file']}")
 
     def get(path, what=None):
         status, raw = rec.send("GET", path, keep=False)
@@ -399,23 +403,34 @@ def collect_views(net, rec, patients, anchored):
         get(f"/v1/blocks/{h}", f"block {h} json")
         tx_hashes += [t["hash"] for t in blk["txs"]]
     get("/v1/blocks/latest?raw=1")
+    def signed(key, path):
+        """Patient data answers signed reads only (docs/api.md)."""
+        code, doc = net.query(key, path)
+        mc.check(code == 200, f"signed read of {path[:40]}: 200 ({code})")
+        out.append((path, json.dumps(doc).encode()))
+
     for path in ("/v1/blocks?limit=100", "/v1/blocks?from=1&limit=100", "/v1/methods",
                  "/v1/organizations", "/v1/proposals", "/v1/validators", "/health",
-                 "/v1/identities?limit=100", "/v1/records?limit=100", "/v1/consents?limit=100",
-                 "/v1/audit?limit=100"):
+                 "/v1/identities?limit=100"):
         get(path)
+    for path in ("/v1/records?limit=100", "/v1/consents?limit=100", "/v1/audit?limit=100"):
+        status, _ = get(path)
+        mc.check(status == 401, f"unsigned {path}: 401 ({status})")
+        signed(auditor["file"], path)
     for t in tx_hashes:
         get(f"/v1/txs/{t}", "tx status")
     for p in patients:
-        for path in (f"/v1/identities/{p['id']}", f"/v1/consents?patient={p['id']}",
-                     f"/v1/records?patient={p['id']}", f"/v1/audit?patient={p['id']}",
+        for path in (f"/v1/identities/{p['id']}",
                      f"/v1/state/proof?key={(b'I' + bytes.fromhex(p['id'])).hex()}"):
             get(path)
-    for record, _, _ in anchored:
+        for path in (f"/v1/consents?patient={p['id']}", f"/v1/records?patient={p['id']}",
+                     f"/v1/audit?patient={p['id']}"):
+            signed(p["file"], path)
+    for (record, _, _), p in zip(anchored, patients):
+        get(f"/v1/state/proof?key={(b'R' + bytes.fromhex(record)).hex()}")
         for path in (f"/v1/records/{record}", f"/v1/consents?record={record}",
-                     f"/v1/audit?record={record}",
-                     f"/v1/state/proof?key={(b'R' + bytes.fromhex(record)).hex()}"):
-            get(path)
+                     f"/v1/audit?record={record}"):
+            signed(p["file"], path)
     status, raw = get("/metrics", "metrics")
     mc.check(status == 200 and raw.startswith(b"# HELP"), "metrics scraped")
     return out, len(tx_hashes)

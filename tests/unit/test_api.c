@@ -847,12 +847,119 @@ static void e2e_http_edges(struct e2e *t) {
   api_response_free(&r);
 }
 
+/* A GET signed as k; checks the status and, for an error, its code. */
+static void signed_get(struct e2e *t, const struct cry_keys *k, const char *path, const char *chain,
+                       uint64_t ts_ms, const uint8_t *nonce, long status, const char *code) {
+  struct api_response r;
+  assert_int_equal(api_client_get_signed_at(t->client, path, k, chain, ts_ms, nonce, &r), OK);
+  assert_int_equal(r.status, status);
+  if (code != NULL) {
+    expect_json(r.body, "error.code", code);
+  }
+  api_response_free(&r);
+}
+
+/* Patient data answers signed requests only, from those who may read it. */
+static void e2e_signed_reads(struct e2e *t) {
+  struct pubkey spk;
+  struct hash32 pid;
+  cry_keys_sign_pk(t->patient, &spk);
+  cry_id_from_pk(&pid, &spk);
+  char hex[65], path[160];
+  base_hex_encode(hex, pid.b, 32);
+  snprintf(path, sizeof(path), "/v1/consents?patient=%s", hex);
+  struct api_response r;
+  http_get(t, path, 401, &r);
+  expect_json(r.body, "error.code", "AUTH_REQUIRED");
+  api_response_free(&r);
+  signed_get(t, t->patient, path, "api-test", 0, NULL, 200, NULL);
+  signed_get(t, t->admin, path, "api-test", 0, NULL, 403, "UNAUTHORIZED");
+  signed_get(t, t->admin, "/v1/audit", "api-test", 0, NULL, 403, "UNAUTHORIZED");
+  signed_get(t, t->patient, path, "other-chain", 0, NULL, 401, "BAD_SIGNATURE");
+  signed_get(t, t->validator, path, "api-test", 0, NULL, 401, "UNKNOWN_SENDER");
+  uint8_t nonce[16];
+  cry_random(nonce, sizeof(nonce));
+  signed_get(t, t->patient, path, "api-test", 0, nonce, 200, NULL);
+  signed_get(t, t->patient, path, "api-test", 0, nonce, 401, "REQUEST_REPLAYED");
+  uint64_t old = base_now_ms() - API_AUTH_WINDOW_MS - 60000;
+  signed_get(t, t->patient, path, "api-test", old, NULL, 401, "REQUEST_EXPIRED");
+}
+
 static void test_end_to_end(void **state) {
   struct e2e *t = *state;
   e2e_submit_and_read(t);
   e2e_reads(t);
+  e2e_signed_reads(t);
   e2e_chain(t);
   e2e_http_edges(t);
+}
+
+/* ---- signed requests ----------------------------------------------------------- */
+
+/* One "request" line of tests/vectors/api/request_sig.txt. */
+static void request_vector(char *line) {
+  char *f[9];
+  size_t n = 0;
+  for (char *p = line; n < ARRAY_LEN(f); n++) {
+    f[n] = p;
+    p = strchr(p, ' ');
+    if (p == NULL) {
+      n++;
+      break;
+    }
+    *p++ = '\0';
+  }
+  assert_int_equal(n, 9);
+  f[8][strcspn(f[8], "\r\n")] = '\0';
+  char *query = strchr(f[2], '?');
+  if (query != NULL) {
+    *query++ = '\0';
+  }
+  uint8_t body[64];
+  size_t body_len = 0;
+  if (strcmp(f[3], "-") != 0) {
+    assert_int_equal(base_hex_decode_var(body, sizeof(body), &body_len, f[3]), OK);
+  }
+  uint64_t ts = 0;
+  uint8_t nonce[16];
+  assert_int_equal(base_parse_u64(&ts, f[4]), OK);
+  assert_int_equal(base_hex_decode(nonce, sizeof(nonce), f[5]), OK);
+  struct hash32 want, got, again;
+  assert_int_equal(base_hex_decode(want.b, sizeof(want.b), f[8]), OK);
+  api_auth_digest(&got, f[1], f[2], query, body_len ? body : NULL, body_len, ts, nonce, f[6]);
+  assert_memory_equal(got.b, want.b, 32);
+  /* The message bytes as written hash to the same digest. */
+  static uint8_t msg[1024];
+  size_t msg_len = 0;
+  assert_int_equal(base_hex_decode_var(msg, sizeof(msg), &msg_len, f[7]), OK);
+  cry_hash_tagged(&again, API_AUTH_TAG, msg, msg_len);
+  assert_memory_equal(again.b, want.b, 32);
+}
+
+static void test_request_digest_vectors(void **state) {
+  (void)state;
+  FILE *fp = fopen(MEDCHAIN_VECTORS_DIR "/api/request_sig.txt", "r");
+  assert_non_null(fp);
+  char line[4096];
+  int count = 0;
+  while (fgets(line, sizeof(line), fp) != NULL) {
+    if (strncmp(line, "request ", 8) == 0) {
+      request_vector(line);
+      count++;
+    }
+  }
+  assert_int_equal(fclose(fp), 0);
+  assert_true(count >= 4);
+}
+
+/* Without a node, protected routes check parameters, then answer
+ * UNAVAILABLE like every other route: the signature is checked against
+ * the node's state and chain id. */
+static void test_protected_routes_without_node(void **state) {
+  (void)state;
+  expect_error(route((struct req_spec){"GET", "/v1/audit", NULL, NULL, NULL}), 503, "UNAVAILABLE");
+  expect_error(route((struct req_spec){"GET", "/v1/records", "patient=zz", NULL, NULL}), 400,
+               "BAD_REQUEST");
 }
 
 static void test_client_unreachable(void **state) {
@@ -1037,6 +1144,8 @@ int main(void) {
       cmocka_unit_test(test_json_lookup_pretty),
       cmocka_unit_test(test_client_unreachable),
       cmocka_unit_test_setup_teardown(test_end_to_end, e2e_setup, e2e_teardown),
+      cmocka_unit_test(test_request_digest_vectors),
+      cmocka_unit_test(test_protected_routes_without_node),
       cmocka_unit_test(test_events_format),
       cmocka_unit_test(test_events_route),
       cmocka_unit_test(test_events_hub),

@@ -104,6 +104,9 @@ static void test_error_numbers_pinned(void **state) {
       "UNAVAILABLE",
       "BAD_REQUEST",
       "INTERNAL",
+      "REQUEST_EXPIRED",
+      "REQUEST_REPLAYED",
+      "AUTH_REQUIRED",
   };
   assert_int_equal(ERR_COUNT_, ARRAY_LEN(pinned));
   for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
