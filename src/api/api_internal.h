@@ -213,6 +213,8 @@ int api_h_tx_get(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_list(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 int api_h_key_get(struct api_ctx *c) MUST_CHECK;
+/* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
+int api_h_openapi(struct api_ctx *c) MUST_CHECK;
 
 /* ---- server-sent events (events.c) ------------------------------------------- */
 

@@ -37,6 +37,7 @@ static const struct route routes[] = {
     {"GET", "/metrics", api_h_metrics, NULL},
     {"GET", "/v1/status", api_h_status, NULL},
     {"GET", "/v1/methods", api_h_methods, NULL},
+    {"GET", "/v1/openapi.json", api_h_openapi, NULL},
     {"GET", "/v1/blocks", api_h_blocks, NULL},
     {"GET", "/v1/blocks/latest", api_h_block_latest, NULL},
     {"GET", "/v1/blocks/{height}", api_h_block, NULL},
