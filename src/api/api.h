@@ -74,6 +74,14 @@ int api_client_get_signed_at(struct api_client *c, const char *path, const struc
                              const char *chain_id, uint64_t ts_ms, const uint8_t nonce[16],
                              struct api_response *out) MUST_CHECK;
 void api_response_free(struct api_response *r);
+/* The four X-Medchain-* header lines ("Name: value") that sign a GET of
+ * path (docs/api.md "Signed requests"), for clients that send the request
+ * themselves (an event stream). nonce must be 16 random bytes. */
+#define API_SIGNED_HEADERS 4
+#define API_SIGNED_HEADER_MAX 200
+int api_signed_header_lines(char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX], const char *path,
+                            const struct cry_keys *keys, const char *chain_id, uint64_t ts_ms,
+                            const uint8_t nonce[16]) MUST_CHECK;
 
 /* ---- JSON helpers for the CLI ---------------------------------------------- */
 

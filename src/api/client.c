@@ -184,14 +184,13 @@ int api_client_get(struct api_client *c, const char *path, struct api_response *
   return perform(c, &s, out);
 }
 
-/* The four signed-request headers for GET path (auth.c). */
-static struct curl_slist *signed_headers(const char *path, const struct cry_keys *keys,
-                                         const char *chain_id, uint64_t ts_ms,
-                                         const uint8_t nonce[API_AUTH_NONCE_BYTES]) {
+int api_signed_header_lines(char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX], const char *path,
+                            const struct cry_keys *keys, const char *chain_id, uint64_t ts_ms,
+                            const uint8_t nonce[16]) {
   char target[URL_MAX];
   int n = snprintf(target, sizeof(target), "%s", path);
-  if (n < 0 || (size_t)n >= sizeof(target)) {
-    return NULL;
+  if (n < 0 || (size_t)n >= sizeof(target) || path[0] != '/') {
+    return ERR_BAD_ARGS;
   }
   char *q = strchr(target, '?');
   if (q != NULL) {
@@ -208,11 +207,22 @@ static struct curl_slist *signed_headers(const char *path, const struct cry_keys
   base_hex_encode(pk_hex, pk.b, sizeof(pk.b));
   base_hex_encode(nonce_hex, nonce, API_AUTH_NONCE_BYTES);
   base_hex_encode(sig_hex, sig.b, sizeof(sig.b));
-  char line[4][200];
-  snprintf(line[0], sizeof(line[0]), "X-Medchain-Key: %s", pk_hex);
-  snprintf(line[1], sizeof(line[1]), "X-Medchain-Timestamp: %llu", (unsigned long long)ts_ms);
-  snprintf(line[2], sizeof(line[2]), "X-Medchain-Nonce: %s", nonce_hex);
-  snprintf(line[3], sizeof(line[3]), "X-Medchain-Signature: %s", sig_hex);
+  snprintf(lines[0], API_SIGNED_HEADER_MAX, "X-Medchain-Key: %s", pk_hex);
+  snprintf(lines[1], API_SIGNED_HEADER_MAX, "X-Medchain-Timestamp: %llu",
+           (unsigned long long)ts_ms);
+  snprintf(lines[2], API_SIGNED_HEADER_MAX, "X-Medchain-Nonce: %s", nonce_hex);
+  snprintf(lines[3], API_SIGNED_HEADER_MAX, "X-Medchain-Signature: %s", sig_hex);
+  return OK;
+}
+
+/* The four signed-request headers for GET path (auth.c). */
+static struct curl_slist *signed_headers(const char *path, const struct cry_keys *keys,
+                                         const char *chain_id, uint64_t ts_ms,
+                                         const uint8_t nonce[API_AUTH_NONCE_BYTES]) {
+  char line[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX];
+  if (api_signed_header_lines(line, path, keys, chain_id, ts_ms, nonce) != OK) {
+    return NULL;
+  }
   struct curl_slist *headers = NULL;
   for (size_t i = 0; i < ARRAY_LEN(line); i++) {
     struct curl_slist *more = curl_slist_append(headers, line[i]);

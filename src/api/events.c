@@ -440,6 +440,24 @@ done:
 
 /* ---- the route ------------------------------------------------------------------ */
 
+/* One patient's consent changes are patient data: the stream answers the
+ * same signed readers as GET /v1/consents?patient=ID (auth.c). */
+static int events_authorize(struct api_ctx *c, const struct hash32 *patient) {
+  struct node_view *v = NULL;
+  int rc = api_view_open(c, &v);
+  if (rc != OK) {
+    return rc;
+  }
+  struct state *st = node_view_state(v);
+  struct hash32 reader;
+  rc = api_auth_reader(c, st, &reader);
+  if (rc == OK) {
+    rc = api_auth_list(st, CTR_BY_PATIENT, patient, &reader);
+  }
+  node_view_end(v);
+  return rc;
+}
+
 int api_h_events(struct api_ctx *c) {
   struct hash32 patient;
   bool by_patient = false;
@@ -450,6 +468,12 @@ int api_h_events(struct api_ctx *c) {
   struct api_stream *st = c->req->stream;
   if (c->node == NULL || st == NULL || st->hub == NULL) {
     return ERR_UNAVAILABLE;
+  }
+  if (by_patient) {
+    rc = events_authorize(c, &patient);
+    if (rc != OK) {
+      return rc;
+    }
   }
   assert(st->sub == NULL);
   rc = api_events_subscribe(st->hub, by_patient ? &patient : NULL, &st->sub);

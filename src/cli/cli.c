@@ -43,7 +43,8 @@ static const struct cli_command cli_commands[] = {
      "medchain query --node URL audit --patient ID | audit --record ID\n"
      "  --key FILE [--chain-id ID]: sign the request as FILE's identity (consents,\n"
      "  records and audit entries answer only signed requests; a protected keystore\n"
-     "  takes MEDCHAIN_PASSPHRASE)",
+     "  takes MEDCHAIN_PASSPHRASE); --print-headers prints the signed headers instead\n"
+     "  of sending (for event streams: /v1/events?patient=ID)",
      "read the chain and state through a node's HTTP API"},
     {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",
      "re-verify every block, signature and state root of a node's data offline"},

@@ -40,6 +40,7 @@ struct cli_query_opts {
   const char *nonce;
   uint64_t ts_ms;
   bool json;
+  bool print_headers;
   char *pos[3];
   size_t npos;
 };
@@ -168,6 +169,48 @@ static int cli_query_signed(struct api_client *c, const struct cli_query_opts *o
   return rc;
 }
 
+/* --print-headers: signs GET path and prints the four header lines instead
+ * of sending it, for clients that hold the connection themselves (an event
+ * stream: curl -N -H ... URL/v1/events?patient=ID). */
+static int cli_query_print_headers(const char *url, const char *path,
+                                   const struct cli_query_opts *o) {
+  if (o->key == NULL) {
+    return cli_usage("query", "--print-headers needs --key FILE");
+  }
+  char chain_id[LIM_CHAIN_ID_MAX + 1];
+  if (o->chain_id != NULL) {
+    snprintf(chain_id, sizeof(chain_id), "%s", o->chain_id);
+  } else {
+    struct api_client *c = NULL;
+    uint64_t height = 0;
+    int rc = api_client_create(&c, url);
+    if (rc == OK) {
+      rc = cli_node_status(c, &height, chain_id, sizeof(chain_id));
+    }
+    api_client_destroy(c);
+    if (rc != OK) {
+      return cli_fail(ERR_UNAVAILABLE, "the node cannot be reached at %s", url);
+    }
+  }
+  struct cry_keys *keys = NULL;
+  int rc = cli_keys_load(&keys, o->key);
+  if (rc != OK) {
+    return cli_fail(rc, "could not open the keystore %s", o->key);
+  }
+  uint8_t nonce[16];
+  cry_random(nonce, sizeof(nonce));
+  char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX];
+  rc = api_signed_header_lines(lines, path, keys, chain_id, base_now_ms(), nonce);
+  cry_keys_destroy(keys);
+  if (rc != OK) {
+    return cli_fail(rc, "could not sign the request");
+  }
+  for (size_t i = 0; i < API_SIGNED_HEADERS; i++) {
+    printf("%s\n", lines[i]);
+  }
+  return CLI_EXIT_OK;
+}
+
 static int cli_query_get(const char *url, const char *path, const struct cli_query_opts *o) {
   bool json = o->json;
   struct api_client *c = NULL;
@@ -218,6 +261,7 @@ int cli_cmd_query(int argc, char **argv) {
       {"json", CLI_OPT_FLAG, &o.json, false},
       {"key", CLI_OPT_STR, &o.key, false},
       {"chain-id", CLI_OPT_STR, &o.chain_id, false},
+      {"print-headers", CLI_OPT_FLAG, &o.print_headers, false},
       {"timestamp-ms", CLI_OPT_U64, &o.ts_ms, false}, /* tests only */
       {"nonce", CLI_OPT_STR, &o.nonce, false},        /* tests only */
   };
@@ -240,6 +284,9 @@ int cli_cmd_query(int argc, char **argv) {
   int exit_code = cli_query_path(&o, path, sizeof(path));
   if (exit_code != CLI_EXIT_OK) {
     return exit_code;
+  }
+  if (o.print_headers) {
+    return cli_query_print_headers(url, path, &o);
   }
   return cli_query_get(url, path, &o);
 }

@@ -18,9 +18,16 @@ FAR = 4102444800000  # 2100-01-01
 class Stream:
     """One open event stream, read line by line with a socket timeout."""
 
-    def __init__(self, net, path="/v1/events"):
+    def __init__(self, net, path="/v1/events", key=None):
+        headers = {}
+        if key is not None:
+            # The CLI signs the request; the test holds the connection.
+            out = net.run_ok("query", "--node", net.url(), "--key", key, "--print-headers", path)
+            for line in out.splitlines():
+                name, _, value = line.partition(": ")
+                headers[name] = value
         self.conn = http.client.HTTPConnection("127.0.0.1", net.base, timeout=2)
-        self.conn.request("GET", path)
+        self.conn.request("GET", path, headers=headers)
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
         self.ctype = self.resp.getheader("Content-Type", "")
@@ -105,8 +112,14 @@ def enrol(net, name):
 def consents(net, doctor):
     alice = enrol(net, "alice")
     bob = enrol(net, "bob")
-    s = Stream(net, f"/v1/events?patient={alice['id']}")
-    mc.check(s.status == 200, "GET /v1/events?patient=ID answers 200")
+    unsigned = Stream(net, f"/v1/events?patient={alice['id']}")
+    mc.check(unsigned.status == 401, f"an unsigned patient stream is refused ({unsigned.status})")
+    unsigned.close()
+    other = Stream(net, f"/v1/events?patient={alice['id']}", key=bob["file"])
+    mc.check(other.status == 403, f"another patient's stream is refused ({other.status})")
+    other.close()
+    s = Stream(net, f"/v1/events?patient={alice['id']}", key=alice["file"])
+    mc.check(s.status == 200, "GET /v1/events?patient=ID signed by the patient answers 200")
     net.tx_ok(bob["file"], "consent.grant", f"patient={bob['id']}", f"grantee={doctor['id']}",
               "scope=category", "category=cardiology", "purpose=treatment", f"expires_ms={FAR}")
     net.tx_ok(alice["file"], "consent.grant", f"patient={alice['id']}",
@@ -160,7 +173,7 @@ def alive(pid):
 
 
 def prompt_stop(net):
-    streams = [Stream(net), Stream(net, f"/v1/events?patient={'ab' * 32}")]
+    streams = [Stream(net), Stream(net)]
     pid = net.pid(0)
     t0 = time.time()
     rc, out, err = net.stop()

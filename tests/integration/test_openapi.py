@@ -304,7 +304,8 @@ def walk_reads(w, values, path_values, reader):
                 v = values.get((path, p["name"]), values.get(p["name"]))
                 if v is not None:
                     q = "&".join(x for x in (base_q, f"{p['name']}={v}") if x)
-                    walk_stream(w, path, url, q)
+                    # One patient's stream is patient data: signed by the reader.
+                    walk_stream(w, path, url, q, key if p["name"] == "patient" else None)
             continue
         body = w.check("GET", path, url + ("?" + base_q if base_q else ""), expect=200, key=key)
         if isinstance(body, dict) and isinstance(body.get("items"), list):
@@ -319,9 +320,17 @@ def walk_reads(w, values, path_values, reader):
                 mc.check("raw" in body, f"GET {path}?raw=1 carries raw")
 
 
-def walk_stream(w, path, url, q):
-    """A server-sent event stream: status and content type, then hang up."""
-    req = urllib.request.Request(w.base + url + ("?" + q if q else ""), method="GET")
+def walk_stream(w, path, url, q, key=None):
+    """A server-sent event stream: status and content type, then hang up.
+    With key, the request carries the headers `medchain query --print-headers`
+    signs."""
+    target = url + ("?" + q if q else "")
+    headers = {}
+    if key is not None:
+        out = w.net.run_ok("query", "--node", w.base, "--key", key, "--chain-id",
+                           "medchain-local", "--print-headers", target)
+        headers = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    req = urllib.request.Request(w.base + target, method="GET", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             status, ctype = r.status, r.headers.get("Content-Type", "")
@@ -345,6 +354,8 @@ def walk_errors(w, path_values, bad_path, reader, outsider):
         path_params = [p["name"] for p in params if p["in"] == "path"]
         good = fill(w, path, op, path_values)
         key = reader if op.get("security") else None
+        if "text/event-stream" in w.schema.deref(op["responses"].get("200", {})).get("content", {}):
+            good = f"{good}?patient={path_values[('/v1/events', 'patient')]}" 
         if "400" in codes:
             if path_params:
                 url = path.replace("{" + path_params[0] + "}", bad_path[path_params[0]])
@@ -454,7 +465,8 @@ def main():
         path_values = {("/v1/blocks/{height}", "height"): str(st["height"]),
                        ("/v1/txs/{hash}", "hash"): tx_hash,
                        ("/v1/keys/{pk}", "pk"):
-                       net.http().get(f"/v1/identities/{patient['id']}")[1]["sign_pk"]}
+                       net.http().get(f"/v1/identities/{patient['id']}")[1]["sign_pk"],
+                       ("/v1/events", "patient"): patient["id"]}
         for kind in KINDS:
             path_values[(f"/v1/{kind}/{{id}}", "id")] = ids[kind]
         values = {"limit": "2", "from": "1", "raw": "1", "wait": "commit",
