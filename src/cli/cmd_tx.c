@@ -179,7 +179,7 @@ static void cli_tx_resolve_sender(struct api_client *c, const struct pubkey *pk,
   memset(&r, 0, sizeof(r));
   if (api_client_get(c, path, &r) == OK && r.status == 200) {
     char idhex[72];
-    struct hash32 found;
+    struct hash32 found = {{0}};
     if (api_json_lookup(r.body, "id", idhex, sizeof(idhex)) == OK &&
         base_hex_decode(found.b, sizeof(found.b), idhex) == OK) {
       *id = found;
