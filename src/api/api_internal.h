@@ -173,9 +173,9 @@ extern const struct api_entity api_entities[CTR_KIND_COUNT_];
 /* ---- signed requests (auth.c) ------------------------------------------------ */
 
 #define API_AUTH_TAG "medchain.request.v1"
-#define API_AUTH_WINDOW_MS (5u * 60u * 1000u) /* clock skew either way */
+#define API_AUTH_WINDOW_MS LIM_AUTH_WINDOW_MS /* clock skew either way */
 #define API_AUTH_NONCE_BYTES 16
-#define API_AUTH_REPLAY_MAX 65536u /* (key, nonce) pairs remembered */
+#define API_AUTH_REPLAY_MAX LIM_AUTH_REPLAY_MAX /* (key, nonce) pairs remembered */
 
 /* What a signed request's signature covers: cry_hash_tagged(API_AUTH_TAG,
  * u8 len(method) | method | u32 len(target) | target | BLAKE2b-256(body)
@@ -185,6 +185,10 @@ extern const struct api_entity api_entities[CTR_KIND_COUNT_];
 void api_auth_digest(struct hash32 *out, const char *method, const char *path, const char *query,
                      const uint8_t *body, size_t body_len, uint64_t ts_ms,
                      const uint8_t nonce[API_AUTH_NONCE_BYTES], const char *chain_id);
+/* Allocates the process-wide replay cache (once; later calls only report
+ * the first one's outcome). OK or ERR_NOMEM. api_server_start calls it so a
+ * node pays for the cache before it serves; api_auth_reader calls it too. */
+int api_auth_replay_init(void) MUST_CHECK;
 /* Authenticates c's request against st and the node's clock: *reader gets
  * the signer's identity. Returns OK, AUTH_REQUIRED, BAD_SIGNATURE,
  * REQUEST_EXPIRED, UNKNOWN_SENDER, KEY_MISMATCH, IDENTITY_SUSPENDED,

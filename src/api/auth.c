@@ -18,12 +18,15 @@
  * comes last so only authenticated requests take room in its cache.
  *
  * The replay cache is one process-wide, fixed-size, set-associative table:
- * API_AUTH_REPLAY_MAX entries in sets of REPLAY_WAYS, each entry a 16-byte
- * tag of (key, nonce) under a random secret (so nobody can aim many
- * requests at one set) and the time after which the request is expired
- * anyway. Expired entries are reused; a set with no free entry refuses
- * the request with UNAVAILABLE rather than forget a live one, which would
- * let that request be replayed.
+ * API_AUTH_REPLAY_MAX entries (limits.h) in sets of REPLAY_WAYS, each entry
+ * a 16-byte tag of (key, nonce) under a random secret (so nobody can aim
+ * many requests at one set) and the time after which the request is
+ * expired anyway: 24 bytes, 24 MiB in all, allocated once (at server
+ * start) and never grown. Expired entries are reused; a set with no free
+ * entry refuses the request with UNAVAILABLE rather than forget a live
+ * one, which would let that request be replayed. Wide sets keep that rare:
+ * at LIM_AUTH_READS_PER_S with clocks in agreement a set holds 29 live
+ * entries on average of its 64, and a full one is a many-sigma event.
  *
  * Then the rules (contracts/reads.c): who may read a consent, a record, an
  * audit entry, or a listing of them. Every other route is public.
@@ -35,23 +38,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPLAY_WAYS 16u
+#define REPLAY_WAYS 64u
 #define REPLAY_SETS (API_AUTH_REPLAY_MAX / REPLAY_WAYS)
 _Static_assert(REPLAY_SETS *REPLAY_WAYS == API_AUTH_REPLAY_MAX, "whole sets");
 _Static_assert((REPLAY_SETS & (REPLAY_SETS - 1)) == 0, "a power of two of sets");
+_Static_assert(REPLAY_SETS - 1 <= UINT32_MAX, "a set index from 32 bits of the tag");
 
 struct replay_entry {
   uint8_t tag[16];
   uint64_t expires_ms; /* 0: never used */
 };
+_Static_assert(sizeof(struct replay_entry) == 24, "a compact entry");
 
-static struct replay_entry replay[API_AUTH_REPLAY_MAX];
+static struct replay_entry *replay; /* API_AUTH_REPLAY_MAX, zeroed */
 static uint8_t replay_secret[32];
 static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t replay_once = PTHREAD_ONCE_INIT;
 
+/* Never freed: the cache lives as long as the process that serves. */
 static void replay_init(void) {
   cry_random(replay_secret, sizeof(replay_secret));
+  replay = calloc(API_AUTH_REPLAY_MAX, sizeof(*replay));
+}
+
+int api_auth_replay_init(void) {
+  (void)pthread_once(&replay_once, replay_init);
+  return replay == NULL ? ERR_NOMEM : OK;
 }
 
 /* ---- the signed message ------------------------------------------------------ */
@@ -102,7 +114,9 @@ void api_auth_digest(struct hash32 *out, const char *method, const char *path, c
  * ERR_UNAVAILABLE when its set holds only live entries. */
 static int replay_remember(const struct pubkey *pk, const uint8_t *nonce, uint64_t expires_ms,
                            uint64_t now_ms) {
-  (void)pthread_once(&replay_once, replay_init);
+  if (api_auth_replay_init() != OK) {
+    return ERR_UNAVAILABLE;
+  }
   struct cry_hasher h;
   cry_hasher_init(&h, "medchain.replay.v1");
   cry_hasher_update(&h, replay_secret, sizeof(replay_secret));

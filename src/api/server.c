@@ -303,6 +303,9 @@ int api_server_start(struct api_server **out, struct node *n, const char *host, 
   if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
     return ERR_CONFIG;
   }
+  if (api_auth_replay_init() != OK) {
+    return ERR_NOMEM;
+  }
   struct api_server *s = calloc(1, sizeof(*s));
   if (s == NULL) {
     return ERR_NOMEM;

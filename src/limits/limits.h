@@ -64,6 +64,19 @@
 /* Concurrent HTTP connections per node. */
 #define LIM_HTTP_CONNECTIONS_MAX 1024
 
+/* Signed reads (docs/api.md, "Signed requests"): a request's timestamp may
+ * differ from the node's clock by this much either way. Nodes and clients
+ * must keep their clocks synchronized (NTP) well within it; a short window
+ * bounds how many (key, nonce) pairs the node must remember. */
+#define LIM_AUTH_WINDOW_MS 60000u
+/* Signed reads a node must sustain, every second, without refusing any. */
+#define LIM_AUTH_READS_PER_S 8000u
+/* (key, nonce) pairs the replay cache remembers, 24 bytes each (24 MiB,
+ * allocated once at server start). A pair is kept until its timestamp
+ * leaves the window: at most two windows when a client's clock runs ahead,
+ * one window when clocks agree. */
+#define LIM_AUTH_REPLAY_MAX 1048576u
+
 _Static_assert(LIM_TX_BYTES_MAX > LIM_ARGS_MAX + 2 * LIM_NAME_MAX + LIM_CHAIN_ID_MAX + 200,
                "a transaction must fit its largest arguments and header fields");
 _Static_assert(LIM_ARGS_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES) + 6 * LIM_STR_MAX,
@@ -76,5 +89,8 @@ _Static_assert(LIM_STATE_VALUE_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES)
                "state entries must hold a record's keys");
 _Static_assert(400 + LIM_MEMBERS_MAX * 32 <= LIM_STATE_VALUE_MAX,
                "a governance proposal must hold every member's vote");
+_Static_assert(LIM_AUTH_REPLAY_MAX >= LIM_AUTH_READS_PER_S * 2u * (LIM_AUTH_WINDOW_MS / 1000u),
+               "the replay cache must hold every signed read of two windows at the "
+               "sustained rate");
 
 #endif
