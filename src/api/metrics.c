@@ -7,6 +7,12 @@
  * scrape reads each cell once. Statuses outside the known list share one
  * "other" slot so the table never grows with what clients send. Labels are
  * route patterns, never raw paths, so no id reaches a metric.
+ *
+ * The node's series come from node_status, node_rejections and
+ * node_block_histogram at scrape time; the block-time histogram keeps its
+ * buckets in the node (fixed, atomic) and is made cumulative here, as the
+ * text format wants. Every series has its HELP and TYPE lines, even when it
+ * has no sample yet.
  */
 #include "api/api_internal.h"
 
@@ -70,6 +76,62 @@ static void print_http_counter(void *ctx, const char *route, int status, uint64_
   }
 }
 
+/* Microseconds as decimal seconds, exactly. */
+static void print_seconds(FILE *f, uint64_t us) {
+  fprintf(f, "%llu.%06llu", (unsigned long long)(us / 1000000u),
+          (unsigned long long)(us % 1000000u));
+}
+
+/* A bucket bound as Prometheus clients write it: "0.0025", "1". */
+static void print_le(FILE *f, uint64_t us) {
+  char frac[8];
+  int len = snprintf(frac, sizeof(frac), "%06llu", (unsigned long long)(us % 1000000u));
+  assert(len == 6);
+  while (len > 0 && frac[len - 1] == '0') {
+    frac[--len] = '\0';
+  }
+  fprintf(f, "%llu%s%s", (unsigned long long)(us / 1000000u), len > 0 ? "." : "", frac);
+}
+
+static void print_block_histogram(FILE *f, struct node *n) {
+  uint64_t counts[NODE_BLOCK_BUCKETS];
+  uint64_t sum_us = 0;
+  node_block_histogram(n, counts, &sum_us);
+  fprintf(f, "# HELP medchain_block_seconds Time the producer took to build, sign and durably "
+             "commit each block.\n"
+             "# TYPE medchain_block_seconds histogram\n");
+  uint64_t total = 0;
+  for (size_t i = 0; i < NODE_BLOCK_BUCKETS; i++) {
+    total += counts[i];
+    if (i < NODE_BLOCK_BUCKETS - 1) {
+      fprintf(f, "medchain_block_seconds_bucket{le=\"");
+      print_le(f, node_block_bucket_us[i]);
+      fprintf(f, "\"} %llu\n", (unsigned long long)total);
+    } else {
+      fprintf(f, "medchain_block_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)total);
+    }
+  }
+  fprintf(f, "medchain_block_seconds_sum ");
+  print_seconds(f, sum_us);
+  fprintf(f, "\nmedchain_block_seconds_count %llu\n", (unsigned long long)total);
+}
+
+/* Blocks, peers and uptime. */
+static void print_chain(FILE *f, const struct node_status *st, uint64_t now_ms) {
+  fprintf(f,
+          "# HELP medchain_blocks_committed_total Blocks this node committed since start.\n"
+          "# TYPE medchain_blocks_committed_total counter\nmedchain_blocks_committed_total %llu\n",
+          (unsigned long long)st->blocks_committed);
+  fprintf(f, "# HELP medchain_peers Connected peers. Always 0 for now: the node runs alone as "
+             "its chain's single validator.\n"
+             "# TYPE medchain_peers gauge\nmedchain_peers 0\n");
+  uint64_t up_ms = now_ms > st->started_ms ? now_ms - st->started_ms : 0;
+  fprintf(f, "# HELP medchain_uptime_seconds Seconds since the node started.\n"
+             "# TYPE medchain_uptime_seconds gauge\nmedchain_uptime_seconds ");
+  print_seconds(f, up_ms * 1000u);
+  fprintf(f, "\n");
+}
+
 static void print_node(FILE *f, const struct node_status *st, const uint64_t *rejected) {
   fprintf(f,
           "# HELP medchain_height Height of the last committed block.\n"
@@ -117,6 +179,8 @@ int api_h_metrics(struct api_ctx *c) {
     goto fail;
   }
   print_node(f, st, rejected);
+  print_chain(f, st, base_now_ms());
+  print_block_histogram(f, c->node);
   fprintf(f, "# HELP medchain_http_requests_total HTTP requests by route and status.\n"
              "# TYPE medchain_http_requests_total counter\n");
   if (c->metrics != NULL) {

@@ -257,6 +257,10 @@ int node_create(struct node **out, const struct node_config *cfg) {
   }
   n->cfg = *cfg;
   n->started_ms = base_now_ms();
+  for (size_t i = 0; i < NODE_BLOCK_BUCKETS; i++) {
+    atomic_init(&n->block_counts[i], 0);
+  }
+  atomic_init(&n->block_sum_us, 0);
   int rc = node_sync_init(n);
   if (rc != OK) {
     free(n);

@@ -129,6 +129,18 @@ int node_status(struct node *n, struct node_status *out) MUST_CHECK;
 /* Counts of rejected submissions by error code, since start. */
 void node_rejections(struct node *n, uint64_t counts[ERR_COUNT_]);
 
+/* How long the producer took per committed block since start: building
+ * it, signing the commit and the durable store commit (not the hooks).
+ * Fixed buckets; bucket i < NODE_BLOCK_BUCKETS - 1 counts the blocks that
+ * took at most node_block_bucket_us[i] microseconds and more than the
+ * bucket before; the last one counts the slower blocks. */
+#define NODE_BLOCK_BUCKETS 11
+extern const uint32_t node_block_bucket_us[NODE_BLOCK_BUCKETS - 1];
+/* Copies the per-bucket counts (not cumulative) and the total time of those
+ * blocks in microseconds. Lock-free; a block committing meanwhile may show
+ * in the counts and not yet in *sum_us, never the other way. */
+void node_block_histogram(struct node *n, uint64_t counts[NODE_BLOCK_BUCKETS], uint64_t *sum_us);
+
 /* A consistent read view of the committed chain and state for queries.
  * Many may be open at once. */
 struct node_view;

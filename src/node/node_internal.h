@@ -9,6 +9,7 @@
 #include "node/node.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 /* ---- mempool -------------------------------------------------------------- */
@@ -124,6 +125,10 @@ struct node {
   uint16_t validator_index;
   struct hash32 validator_id;
   uint64_t started_ms;
+  /* Block times (node_block_histogram): written by the producer, read by
+   * any thread, without the lock. */
+  _Atomic uint64_t block_counts[NODE_BLOCK_BUCKETS];
+  _Atomic uint64_t block_sum_us;
 
   /* mu guards everything below it. */
   pthread_mutex_t mu;
@@ -156,6 +161,9 @@ struct node {
   uint64_t backoff_ns;
   uint32_t fail_streak;
 };
+
+/* Counts one committed block that took us microseconds (producer.c). */
+void node_block_record(struct node *n, uint64_t us);
 
 /* The producer thread's body (producer.c). */
 void *node_producer_main(void *arg);

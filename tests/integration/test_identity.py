@@ -426,10 +426,29 @@ def metrics(net, admin_a):
     names = {s.split("{")[0] for s in samples}
     mc.check(names and all(n.startswith("medchain_") for n in names | set(types)),
              f"every metric name starts with medchain_ {sorted(names)}")
-    mc.check(all(n in types for n in names), "every sample's metric has a # TYPE line")
-    for n in ("medchain_height", "medchain_txs_committed_total", "medchain_mempool_txs",
-              "medchain_mempool_bytes", "medchain_http_requests_total"):
-        mc.check(n in types, f"{n} is exported")
+    def family(n):
+        for suffix in ("_bucket", "_sum", "_count"):
+            if n.endswith(suffix) and types.get(n[:-len(suffix)]) == "histogram":
+                return n[:-len(suffix)]
+        return n
+    mc.check(all(family(n) in types for n in names), "every sample's metric has a # TYPE line")
+    want = {"medchain_height": "gauge", "medchain_txs_committed_total": "counter",
+            "medchain_txs_rejected_total": "counter", "medchain_mempool_txs": "gauge",
+            "medchain_mempool_bytes": "gauge", "medchain_http_requests_total": "counter",
+            "medchain_blocks_committed_total": "counter", "medchain_block_seconds": "histogram",
+            "medchain_peers": "gauge", "medchain_uptime_seconds": "gauge"}
+    for n, t in want.items():
+        mc.check(types.get(n) == t, f"{n} is exported as a {t} ({types.get(n)})")
+        mc.check(f"# HELP {n} " in text, f"{n} has a HELP line")
+    mc.check(samples.get("medchain_peers") == 0, "medchain_peers is 0 while the node runs alone")
+    mc.check(samples.get("medchain_uptime_seconds", -1) >= 0, "medchain_uptime_seconds is there")
+    buckets = [(k, v) for k, v in samples.items() if k.startswith("medchain_block_seconds_bucket")]
+    mc.check(len(buckets) >= 2 and 'medchain_block_seconds_bucket{le="+Inf"}' in samples,
+             f"the block histogram has buckets and +Inf ({len(buckets)})")
+    mc.check(samples.get('medchain_block_seconds_bucket{le="+Inf"}') ==
+             samples.get("medchain_block_seconds_count"), "+Inf bucket == _count")
+    counts = [v for _, v in buckets]
+    mc.check(counts == sorted(counts), "histogram buckets are cumulative")
     code, st = http.get("/v1/status")
     mc.check(samples.get("medchain_height", -1) <= st["height"]
              and samples.get("medchain_height", -1) >= st["height"] - 1,
@@ -456,6 +475,18 @@ def metrics(net, admin_a):
     _, samples3, _ = parse_metrics(text3)
     mc.check(samples3.get(key404, 0) == b404 + 1, "a 404 is counted under its route pattern")
     mc.check(not re.search(r"[0-9a-f]{64}", text3), "no id appears in the metrics")
+    blocks0 = samples3.get("medchain_blocks_committed_total", -1)
+    hist0 = samples3.get("medchain_block_seconds_count", -1)
+    patient(net, admin_a, "metrics-patient")
+    _, _, text4 = scrape(http)
+    _, samples4, _ = parse_metrics(text4)
+    mc.check(samples4.get("medchain_blocks_committed_total", -1) > blocks0 >= 1,
+             f"medchain_blocks_committed_total grows after a block ({blocks0} -> "
+             f"{samples4.get('medchain_blocks_committed_total')})")
+    mc.check(samples4.get("medchain_block_seconds_count", -1) > hist0 >= 1,
+             f"medchain_block_seconds_count grows after a block ({hist0} -> "
+             f"{samples4.get('medchain_block_seconds_count')})")
+    mc.check(samples4.get("medchain_block_seconds_sum", -1) > 0, "block time adds up")
 
 
 def passphrase(net, admin_a):

@@ -821,6 +821,22 @@ static void e2e_chain(struct e2e *t) {
   assert_non_null(strstr(r.body, "medchain_txs_rejected_total{code=\"ALREADY_EXISTS\"} 1"));
   assert_non_null(
       strstr(r.body, "medchain_http_requests_total{route=\"/v1/status\",status=\"200\"}"));
+  static const char *const types[] = {"# TYPE medchain_blocks_committed_total counter\n",
+                                      "# TYPE medchain_block_seconds histogram\n",
+                                      "# TYPE medchain_peers gauge\nmedchain_peers 0\n",
+                                      "# TYPE medchain_uptime_seconds gauge\n",
+                                      "medchain_block_seconds_bucket{le=\"0.001\"} ",
+                                      "medchain_block_seconds_bucket{le=\"0.0025\"} ",
+                                      "medchain_block_seconds_bucket{le=\"1\"} ",
+                                      "medchain_block_seconds_bucket{le=\"+Inf\"} ",
+                                      "medchain_block_seconds_sum ",
+                                      "medchain_block_seconds_count "};
+  for (size_t i = 0; i < ARRAY_LEN(types); i++) {
+    assert_non_null(strstr(r.body, types[i]));
+  }
+  /* Blocks were committed before this scrape: both counts are past zero. */
+  assert_null(strstr(r.body, "medchain_blocks_committed_total 0\n"));
+  assert_null(strstr(r.body, "medchain_block_seconds_count 0\n"));
   api_response_free(&r);
 }
 
