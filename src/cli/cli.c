@@ -44,7 +44,8 @@ static const struct cli_command cli_commands[] = {
      "  --key FILE [--chain-id ID]: sign the request as FILE's identity (consents,\n"
      "  records and audit entries answer only signed requests; a protected keystore\n"
      "  takes MEDCHAIN_PASSPHRASE); --print-headers prints the signed headers instead\n"
-     "  of sending (for event streams: /v1/events?patient=ID)",
+     "  of sending (for event streams: /v1/events?patient=ID); --count N prints N\n"
+     "  sets, each with a fresh nonce and followed by a blank line (load generators)",
      "read the chain and state through a node's HTTP API"},
     {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",
      "re-verify every block, signature and state root of a node's data offline"},

@@ -17,6 +17,12 @@
  * with that time instead of now (an expired request), --nonce HEX with that
  * 16-byte nonce instead of a random one (a replayed request).
  *
+ * --print-headers signs the GET and prints its four header lines instead of
+ * sending it, for clients that hold the connection themselves; with
+ * --count N it prints N such sets, each with a fresh nonce and the current
+ * time and each followed by a blank line, for load generators that must
+ * send every request once (bench/http-reads).
+ *
  * The short forms only build a path (after checking that ids are 64 hex
  * digits and heights numbers, so a typo never becomes a strange URL); the
  * answer is printed re-indented for people, or exactly as received with
@@ -39,6 +45,7 @@ struct cli_query_opts {
   const char *chain_id;
   const char *nonce;
   uint64_t ts_ms;
+  uint64_t count; /* --print-headers sets; 0: one, without the blank line */
   bool json;
   bool print_headers;
   char *pos[3];
@@ -169,44 +176,75 @@ static int cli_query_signed(struct api_client *c, const struct cli_query_opts *o
   return rc;
 }
 
+/* Bounds --count: a few minutes of signing, a few GB of output at most. */
+#define CLI_QUERY_COUNT_MAX 10000000u
+
+/* The chain id for --print-headers: --chain-id, else the node's. */
+static int cli_query_chain_id(char *chain_id, size_t cap, const char *url,
+                              const struct cli_query_opts *o) {
+  if (o->chain_id != NULL) {
+    snprintf(chain_id, cap, "%s", o->chain_id);
+    return OK;
+  }
+  struct api_client *c = NULL;
+  uint64_t height = 0;
+  int rc = api_client_create(&c, url);
+  if (rc == OK) {
+    rc = cli_node_status(c, &height, chain_id, cap);
+  }
+  api_client_destroy(c);
+  return rc;
+}
+
+/* One set of header lines for GET path, a fresh nonce and the time now. */
+static int cli_query_print_set(const char *path, const struct cry_keys *keys, const char *chain_id,
+                               bool blank) {
+  uint8_t nonce[16];
+  cry_random(nonce, sizeof(nonce));
+  char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX];
+  int rc = api_signed_header_lines(lines, path, keys, chain_id, base_now_ms(), nonce);
+  if (rc != OK) {
+    return rc;
+  }
+  for (size_t i = 0; i < API_SIGNED_HEADERS; i++) {
+    printf("%s\n", lines[i]);
+  }
+  if (blank) {
+    printf("\n");
+  }
+  return OK;
+}
+
 /* --print-headers: signs GET path and prints the four header lines instead
  * of sending it, for clients that hold the connection themselves (an event
- * stream: curl -N -H ... URL/v1/events?patient=ID). */
+ * stream: curl -N -H ... URL/v1/events?patient=ID); --count N sets. */
 static int cli_query_print_headers(const char *url, const char *path,
                                    const struct cli_query_opts *o) {
   if (o->key == NULL) {
     return cli_usage("query", "--print-headers needs --key FILE");
   }
+  if (o->count > CLI_QUERY_COUNT_MAX) {
+    return cli_usage("query", "--count is at most %u", (unsigned)CLI_QUERY_COUNT_MAX);
+  }
   char chain_id[LIM_CHAIN_ID_MAX + 1];
-  if (o->chain_id != NULL) {
-    snprintf(chain_id, sizeof(chain_id), "%s", o->chain_id);
-  } else {
-    struct api_client *c = NULL;
-    uint64_t height = 0;
-    int rc = api_client_create(&c, url);
-    if (rc == OK) {
-      rc = cli_node_status(c, &height, chain_id, sizeof(chain_id));
-    }
-    api_client_destroy(c);
-    if (rc != OK) {
-      return cli_fail(ERR_UNAVAILABLE, "the node cannot be reached at %s", url);
-    }
+  if (cli_query_chain_id(chain_id, sizeof(chain_id), url, o) != OK) {
+    return cli_fail(ERR_UNAVAILABLE, "the node cannot be reached at %s", url);
   }
   struct cry_keys *keys = NULL;
   int rc = cli_keys_load(&keys, o->key);
   if (rc != OK) {
     return cli_fail(rc, "could not open the keystore %s", o->key);
   }
-  uint8_t nonce[16];
-  cry_random(nonce, sizeof(nonce));
-  char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX];
-  rc = api_signed_header_lines(lines, path, keys, chain_id, base_now_ms(), nonce);
+  uint64_t n = o->count == 0 ? 1 : o->count;
+  for (uint64_t i = 0; i < n && rc == OK; i++) {
+    rc = cli_query_print_set(path, keys, chain_id, o->count > 0);
+  }
   cry_keys_destroy(keys);
   if (rc != OK) {
     return cli_fail(rc, "could not sign the request");
   }
-  for (size_t i = 0; i < API_SIGNED_HEADERS; i++) {
-    printf("%s\n", lines[i]);
+  if (fflush(stdout) != 0) {
+    return cli_fail(ERR_IO, "could not write the headers");
   }
   return CLI_EXIT_OK;
 }
@@ -262,6 +300,7 @@ int cli_cmd_query(int argc, char **argv) {
       {"key", CLI_OPT_STR, &o.key, false},
       {"chain-id", CLI_OPT_STR, &o.chain_id, false},
       {"print-headers", CLI_OPT_FLAG, &o.print_headers, false},
+      {"count", CLI_OPT_U64, &o.count, false},
       {"timestamp-ms", CLI_OPT_U64, &o.ts_ms, false}, /* tests only */
       {"nonce", CLI_OPT_STR, &o.nonce, false},        /* tests only */
   };
@@ -284,6 +323,9 @@ int cli_cmd_query(int argc, char **argv) {
   int exit_code = cli_query_path(&o, path, sizeof(path));
   if (exit_code != CLI_EXIT_OK) {
     return exit_code;
+  }
+  if (o.count > 0 && !o.print_headers) {
+    return cli_usage("query", "--count goes with --print-headers");
   }
   if (o.print_headers) {
     return cli_query_print_headers(url, path, &o);

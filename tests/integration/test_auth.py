@@ -231,6 +231,29 @@ def http_headers(net, path, headers):
         return e.code, json.loads(e.read())
 
 
+def header_sets(net, w):
+    """query --print-headers --count N: N sets, each good for one request."""
+    path = f"/v1/consents?patient={w.patient['id']}"
+    out = net.run_ok("query", "--node", net.url(), "--key", w.patient["file"], "--print-headers",
+                     "--count", "3", path)
+    mc.check(out.endswith("\n\n"), "every set ends with a blank line")
+    sets = []
+    for block in out.strip("\n").split("\n\n"):
+        sets.append(dict(line.split(": ", 1) for line in block.split("\n")))
+    mc.check(len(sets) == 3 and all(len(h) == 4 for h in sets),
+             f"--count 3 prints three sets of four headers ({[len(h) for h in sets]})")
+    nonces = {h.get("X-Medchain-Nonce") for h in sets}
+    mc.check(len(nonces) == 3, "each set has its own nonce")
+    for i, h in enumerate(sets):
+        code, _ = http_headers(net, path, h)
+        mc.check(code == 200, f"set {i} answers ({code})")
+    code, body = http_headers(net, path, sets[0])
+    mc.check(code == 401 and body["error"]["code"] == "REQUEST_REPLAYED",
+             f"a set used twice: REQUEST_REPLAYED ({code})")
+    rc, _, _ = net.run("query", "--node", net.url(), "--count", "2", path)
+    mc.check(rc == 2, f"--count without --print-headers is a usage error (exit {rc})")
+
+
 def main():
     a = mc.args()
     net = mc.Net(a.bin, nodes=1, keep=a.keep, name="auth")
@@ -240,6 +263,7 @@ def main():
         rules(net, w)
         live_consent(net, w)
         scheme(net, w)
+        header_sets(net, w)
         keys_and_suspension(net, w)
         public(net, w)
     finally:
