@@ -189,7 +189,8 @@ def main():
             idf = pk[:-len(".key")] + ".id"
             pid = open(idf).read().strip() if os.path.exists(idf) else "PATIENT_ID"
             print("  # a patient's data answers signed reads only: sign as the patient")
-            print(f"  build/medchain query --node {d.url} --key {pk} consents --patient {pid}")
+            key = os.path.relpath(pk)
+            print(f"  build/medchain query --node {d.url} --key {key} consents --patient {pid}")
         print(f"  build/medchain testnet status --dir {a.dir}/net")
         print(f"  build/medchain verify --home {a.dir}/net/node0   (after Ctrl-C)")
         if a.no_wait:
