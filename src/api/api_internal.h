@@ -270,6 +270,10 @@ void api_events_on_commit(void *ctx, const struct block *b, const uint16_t *resu
 int api_events_subscribe(struct api_events *h, const struct hash32 *patient,
                          struct api_sub **out) MUST_CHECK;
 void api_events_unsubscribe(struct api_sub *s);
+/* Marks a patient's stream as signed by reader (key pk): before each event
+ * the node checks again that the reader may read the patient's data, and
+ * ends the stream with `event: unauthorized` when not. */
+void api_events_set_reader(struct api_sub *s, const struct hash32 *reader, const struct pubkey *pk);
 uint32_t api_events_subscribers(struct api_events *h);
 /* Copies up to max bytes of the stream into buf; waits up to wait_ms when
  * nothing is due. Returns the count (0: nothing yet, call again), or -1

@@ -50,6 +50,9 @@ struct api_sub {
   bool used;
   bool by_patient; /* consent events of `patient` instead of tx events */
   struct hash32 patient;
+  bool has_reader; /* a signed stream: re-authorized before each event */
+  struct hash32 reader;
+  struct pubkey reader_pk;
   uint64_t next;          /* sequence of the next event to look at */
   uint64_t last_write_ms; /* monotonic, for the keep-alive comment */
   bool ending;            /* end the stream once `pending` is out */
@@ -394,6 +397,47 @@ static bool sub_load_locked(struct api_sub *s) {
   return false;
 }
 
+/* A patient's stream stays its reader's only while the reader may read the
+ * patient's data: a removed guardian, a rotated key, a suspension or a
+ * suspended organization end the stream at its next event. */
+static bool sub_still_allowed(const struct api_sub *s) {
+  struct node_view *v = NULL;
+  if (node_view_begin(s->hub->node, &v) != OK) {
+    return false;
+  }
+  struct state *st = node_view_state(v);
+  struct hash32 who;
+  bool ok = ctr_reader_identify(st, &s->reader_pk, &who) == OK && base_hash_eq(&who, &s->reader) &&
+            ctr_read_patient(st, &who, &s->patient) == OK;
+  node_view_end(v);
+  return ok;
+}
+
+/* sub_load_locked, then for a signed stream the reader's right, again. */
+static bool sub_load_checked_locked(struct api_sub *s) {
+  static const char refused[] = "event: unauthorized\ndata: {}\n\n";
+  if (!sub_load_locked(s)) {
+    return false;
+  }
+  if (s->has_reader && !s->ending && !sub_still_allowed(s)) {
+    s->off = s->len; /* the event does not go out */
+    sub_set(s, refused, sizeof(refused) - 1);
+    s->ending = true;
+  }
+  return true;
+}
+
+void api_events_set_reader(struct api_sub *s, const struct hash32 *reader,
+                           const struct pubkey *pk) {
+  struct api_events *h = s->hub;
+  pthread_mutex_lock(&h->mu);
+  assert(s->used && s->by_patient);
+  s->has_reader = true;
+  s->reader = *reader;
+  s->reader_pk = *pk;
+  pthread_mutex_unlock(&h->mu);
+}
+
 static void cv_wait_ms(struct api_events *h, uint32_t wait_ms) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -417,12 +461,12 @@ ssize_t api_events_read(struct api_sub *s, char *buf, size_t max, uint32_t wait_
   if (s->off == s->len && s->ending) {
     goto done;
   }
-  if (s->off == s->len && !s->ending && !sub_load_locked(s)) {
+  if (s->off == s->len && !s->ending && !sub_load_checked_locked(s)) {
     cv_wait_ms(h, wait_ms);
     if (h->stopping) {
       goto done;
     }
-    if (!sub_load_locked(s) && mono_ms() - s->last_write_ms >= API_EVENTS_KEEPALIVE_MS) {
+    if (!sub_load_checked_locked(s) && mono_ms() - s->last_write_ms >= API_EVENTS_KEEPALIVE_MS) {
       sub_set(s, keepalive, sizeof(keepalive) - 1);
     }
   }
@@ -442,17 +486,32 @@ done:
 
 /* One patient's consent changes are patient data: the stream answers the
  * same signed readers as GET /v1/consents?patient=ID (auth.c). */
-static int events_authorize(struct api_ctx *c, const struct hash32 *patient) {
+static int events_authorize(struct api_ctx *c, const struct hash32 *patient, struct hash32 *reader,
+                            struct pubkey *pk) {
   struct node_view *v = NULL;
   int rc = api_view_open(c, &v);
   if (rc != OK) {
     return rc;
   }
   struct state *st = node_view_state(v);
-  struct hash32 reader;
-  rc = api_auth_reader(c, st, &reader);
+  rc = api_auth_reader(c, st, reader);
   if (rc == OK) {
-    rc = api_auth_list(st, CTR_BY_PATIENT, patient, &reader);
+    rc = api_auth_list(st, CTR_BY_PATIENT, patient, reader);
+  }
+  /* The reader signed with its current key: keep it for the re-checks. */
+  struct bytes val = {NULL, 0};
+  if (rc == OK) {
+    rc = ctr_get(st, CTR_IDENTITY, reader, &val);
+  }
+  struct codec_value vals[LIM_FIELDS_MAX];
+  const struct codec_schema *schema = ctr_kind_schema(CTR_IDENTITY);
+  if (rc == OK) {
+    rc = codec_record_decode(schema, vals, val.ptr, val.len) == OK ? OK : ERR_CORRUPT;
+  }
+  if (rc == OK) {
+    int i = codec_schema_find(schema, "sign_pk");
+    assert(i >= 0);
+    memcpy(pk->b, vals[i].id.b, sizeof(pk->b));
   }
   node_view_end(v);
   return rc;
@@ -469,8 +528,10 @@ int api_h_events(struct api_ctx *c) {
   if (c->node == NULL || st == NULL || st->hub == NULL) {
     return ERR_UNAVAILABLE;
   }
+  struct hash32 reader;
+  struct pubkey reader_pk;
   if (by_patient) {
-    rc = events_authorize(c, &patient);
+    rc = events_authorize(c, &patient, &reader, &reader_pk);
     if (rc != OK) {
       return rc;
     }
@@ -480,6 +541,10 @@ int api_h_events(struct api_ctx *c) {
   if (rc != OK) {
     return rc;
   }
+  if (by_patient) {
+    api_events_set_reader(st->sub, &reader, &reader_pk);
+  }
+
   /* The server streams from st->sub; this text is only what a plain
    * reply would carry. */
   static const char retry[] = "retry: 2000\n\n";

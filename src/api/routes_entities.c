@@ -89,6 +89,11 @@ int api_h_entity_get(struct api_ctx *c) {
   if (rc == OK) {
     rc = ctr_get(st, e->kind, &id, &val);
   }
+  /* Whether a consent, record or audit entry exists is itself patient
+   * data: only an auditor learns NOT_FOUND, anyone else UNAUTHORIZED. */
+  if (rc == ERR_NOT_FOUND && api_auth_protected(e->kind) && ctr_read_all(st, &reader) != OK) {
+    rc = ERR_UNAUTHORIZED;
+  }
   if (rc == OK && api_auth_protected(e->kind)) {
     rc = api_auth_entity(st, e->kind, val, &reader);
   }

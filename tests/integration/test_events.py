@@ -190,6 +190,25 @@ def bad_patient(net):
     mc.check(code == 400 and body["error"]["code"] == "BAD_REQUEST", "?patient must be an id")
 
 
+def guardian_removed(net, doctor):
+    """A stream is re-authorized before each event: a guardian removed while
+    the stream is open gets `event: unauthorized` instead of the next consent
+    change, and the stream ends."""
+    carol = enrol(net, "carol")
+    guard = enrol(net, "carol-guardian")
+    net.tx_ok(carol["file"], "identity.set_guardian", f"guardian={guard['id']}", "active=true")
+    s = Stream(net, f"/v1/events?patient={carol['id']}", key=guard["file"])
+    mc.check(s.status == 200, "a guardian may open the patient's stream")
+    net.tx_ok(carol["file"], "identity.set_guardian", f"guardian={guard['id']}", "active=false")
+    net.tx_ok(carol["file"], "consent.grant", f"patient={carol['id']}",
+              f"grantee={doctor['id']}", "scope=category", "category=lab",
+              "purpose=treatment", f"expires_ms={FAR}")
+    got = s.events(lambda ev: of(ev, "unauthorized") != [] or of(ev, "consent") != [])
+    mc.check(of(got, "consent") == [], "the removed guardian sees no later consent change")
+    mc.check(of(got, "unauthorized") != [], "the removed guardian's stream is told and ends")
+    s.close()
+
+
 def main():
     a = mc.args()
     net = mc.Net(a.bin, nodes=1, keep=a.keep, name="events")
@@ -198,6 +217,7 @@ def main():
         bad_patient(net)
         doctor = blocks_and_txs(net)
         consents(net, doctor)
+        guardian_removed(net, doctor)
         limit(net)
         prompt_stop(net)
     finally:
