@@ -7,6 +7,7 @@
 #include "base/base.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -171,6 +172,22 @@ void base_put_u32be(uint8_t out[4], uint32_t v) {
 
 uint32_t base_get_u32be(const uint8_t in[4]) {
   return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+}
+
+int base_dir_check_empty(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d == NULL) {
+    return ERR_IO;
+  }
+  int rc = OK;
+  for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+      rc = ERR_EXISTS;
+      break;
+    }
+  }
+  closedir(d);
+  return rc;
 }
 
 uint64_t base_now_ms(void) {

@@ -131,6 +131,10 @@ uint64_t base_get_u64be(const uint8_t in[8]);
 void base_put_u32be(uint8_t out[4], uint32_t v);
 uint32_t base_get_u32be(const uint8_t in[4]);
 
+/* Whether directory dir holds nothing but "." and "..": OK when empty,
+ * ERR_EXISTS when it holds an entry, ERR_IO when it cannot be read. */
+int base_dir_check_empty(const char *dir) MUST_CHECK;
+
 /* Wall clock in milliseconds since the Unix epoch, and a monotonic clock in
  * nanoseconds. Only the impure edges (node, cli, bench) call these; the
  * ledger, state and contracts receive time as an argument. */

@@ -94,6 +94,9 @@ struct cli_opt {
  * or non-numeric value and too many positionals are ERR_USAGE with a
  * sentence in err. Outputs of options not given are left untouched, so
  * callers preset defaults. Pure apart from writing the outputs. */
+/* The options of commands that act on one node home: --home HOME (required)
+ * and --json. Returns CLI_EXIT_OK or the usage error's exit code. */
+int cli_opts_home(int argc, char **argv, const char *command, const char **home, bool *json);
 int cli_opts_parse(struct cli_opt *opts, size_t nopts, int argc, char **argv, char **pos,
                    size_t pos_cap, size_t *npos, char *err, size_t errlen) MUST_CHECK;
 

@@ -119,3 +119,23 @@ bool cli_wants_help(int argc, char **argv) {
   }
   return false;
 }
+
+int cli_opts_home(int argc, char **argv, const char *command, const char **home, bool *json) {
+  *home = NULL;
+  *json = false;
+  struct cli_opt opts[] = {
+      {"home", CLI_OPT_STR, home, false},
+      {"json", CLI_OPT_FLAG, json, false},
+  };
+  char err[256];
+  char *pos[1];
+  size_t npos = 0;
+  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc - 1, argv + 1, pos, 0, &npos, err, sizeof(err)) !=
+      OK) {
+    return cli_usage(command, "%s", err);
+  }
+  if (*home == NULL) {
+    return cli_usage(command, "--home HOME is required");
+  }
+  return CLI_EXIT_OK;
+}

@@ -12,7 +12,6 @@
 
 #include "cli/cli_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -252,19 +251,7 @@ int cli_dir_prepare_empty(const char *dir) {
   if (!S_ISDIR(st.st_mode)) {
     return ERR_EXISTS;
   }
-  DIR *d = opendir(dir);
-  if (d == NULL) {
-    return ERR_IO;
-  }
-  int rc = OK;
-  for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-      rc = ERR_EXISTS;
-      break;
-    }
-  }
-  closedir(d);
-  return rc;
+  return base_dir_check_empty(dir);
 }
 
 static int cli_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {

@@ -86,19 +86,9 @@ fail:
 int cli_cmd_node(int argc, char **argv) {
   const char *home = NULL;
   bool json = false;
-  struct cli_opt opts[] = {
-      {"home", CLI_OPT_STR, &home, false},
-      {"json", CLI_OPT_FLAG, &json, false},
-  };
-  char err[256];
-  char *pos[1];
-  size_t npos = 0;
-  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc - 1, argv + 1, pos, 0, &npos, err, sizeof(err)) !=
-      OK) {
-    return cli_usage("node", "%s", err);
-  }
-  if (home == NULL) {
-    return cli_usage("node", "--home HOME is required");
+  int usage = cli_opts_home(argc, argv, "node", &home, &json);
+  if (usage != CLI_EXIT_OK) {
+    return usage;
   }
   sigset_t stop;
   sigemptyset(&stop);

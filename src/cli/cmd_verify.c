@@ -85,19 +85,9 @@ static int cli_verify_store(const char *home, uint64_t *verified, uint64_t *bad,
 int cli_cmd_verify(int argc, char **argv) {
   const char *home = NULL;
   bool json = false;
-  struct cli_opt opts[] = {
-      {"home", CLI_OPT_STR, &home, false},
-      {"json", CLI_OPT_FLAG, &json, false},
-  };
-  char err[256];
-  char *pos[1];
-  size_t npos = 0;
-  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc - 1, argv + 1, pos, 0, &npos, err, sizeof(err)) !=
-      OK) {
-    return cli_usage("verify", "%s", err);
-  }
-  if (home == NULL) {
-    return cli_usage("verify", "--home HOME is required");
+  int usage = cli_opts_home(argc, argv, "verify", &home, &json);
+  if (usage != CLI_EXIT_OK) {
+    return usage;
   }
   uint64_t verified = 0;
   uint64_t bad = 0;

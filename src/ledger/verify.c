@@ -26,7 +26,6 @@
 #include "ledger/ledger_internal.h"
 
 #include <assert.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,22 +43,6 @@ struct verify {
   uint16_t results[LIM_BLOCK_TXS_MAX];
   struct ledger_tip tip; /* the source's stored tip */
 };
-
-static int verify_dir_empty(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d == NULL) {
-    return ERR_IO;
-  }
-  int rc = OK;
-  for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-      rc = ERR_EXISTS;
-      break;
-    }
-  }
-  closedir(d);
-  return rc;
-}
 
 /* Height of the highest stored block, 0 when there is none. */
 static uint64_t verify_last_height(struct store_txn *t) {
@@ -310,7 +293,7 @@ int ledger_verify_chain(struct store *s, const char *scratch_dir, const struct l
                         uint64_t *bad_height, uint64_t *verified_height) {
   *bad_height = 0;
   *verified_height = 0;
-  int rc = verify_dir_empty(scratch_dir);
+  int rc = base_dir_check_empty(scratch_dir);
   if (rc != OK) {
     return rc;
   }
