@@ -211,9 +211,24 @@ int codec_commit_encode(const struct commit *c, uint8_t *out, size_t cap,
                         size_t *out_len) MUST_CHECK;
 int codec_commit_decode(struct commit *c, const uint8_t *buf, size_t len) MUST_CHECK;
 int codec_commit_hash(const struct commit *c, struct hash32 *out) MUST_CHECK;
-/* The message a validator signs for a precommit. */
+/* The message a validator signs for a vote: cry_hash_tagged(
+ * "medchain.vote.v1", u8 type | var chain_id | u64 height | u32 round |
+ * id block_hash), type 1 for a prevote, 2 for a precommit; a nil vote
+ * signs the zero id. ERR_BAD_ARGS for another type. */
+#define CODEC_VOTE_PREVOTE 1
+#define CODEC_VOTE_PRECOMMIT 2
+int codec_vote_sighash_typed(struct hash32 *out, uint8_t type, const struct bytes *chain_id,
+                             uint64_t height, uint32_t round,
+                             const struct hash32 *block_hash) MUST_CHECK;
+/* The precommit's (the commit's signatures). */
 int codec_vote_sighash(struct hash32 *out, const struct bytes *chain_id, uint64_t height,
                        uint32_t round, const struct hash32 *block_hash) MUST_CHECK;
+/* The message a proposer signs: cry_hash_tagged("medchain.proposal.v1",
+ * var chain_id | u64 height | u32 round | u32 (pol_round + 1) | id
+ * block_hash); pol_round is -1 (none) or below round (else ERR_BAD_ARGS). */
+int codec_proposal_sighash(struct hash32 *out, const struct bytes *chain_id, uint64_t height,
+                           uint32_t round, int32_t pol_round,
+                           const struct hash32 *block_hash) MUST_CHECK;
 
 /* struct block is large (~100 KiB): callers heap-allocate it. */
 int codec_block_encode(const struct block *b, uint8_t *out, size_t cap, size_t *out_len) MUST_CHECK;

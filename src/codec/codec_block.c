@@ -23,7 +23,8 @@
 #define BLOCK_TAG "medchain.block.v1"
 #define COMMIT_TAG "medchain.commit.v1"
 #define VOTE_TAG "medchain.vote.v1"
-#define VOTE_TYPE_PRECOMMIT 2
+#define PROPOSAL_TAG "medchain.proposal.v1"
+#define PROPOSAL_BYTES_MAX (4 + LIM_CHAIN_ID_MAX + 8 + 4 + 4 + 32)
 
 #define HEADER_BYTES_MAX (1 + 4 + LIM_CHAIN_ID_MAX + 8 + 8 + 7 * 32 + 4)
 #define COMMIT_SIG_BYTES (2 + CRY_SIG_BYTES)
@@ -232,11 +233,14 @@ int codec_commit_hash(const struct commit *c, struct hash32 *out) {
   return OK;
 }
 
-int codec_vote_sighash(struct hash32 *out, const struct bytes *chain_id, uint64_t height,
-                       uint32_t round, const struct hash32 *block_hash) {
+int codec_vote_sighash_typed(struct hash32 *out, uint8_t type, const struct bytes *chain_id,
+                             uint64_t height, uint32_t round, const struct hash32 *block_hash) {
   assert(out != NULL);
   assert(chain_id != NULL);
   assert(block_hash != NULL);
+  if (type != CODEC_VOTE_PREVOTE && type != CODEC_VOTE_PRECOMMIT) {
+    return ERR_BAD_ARGS;
+  }
   int rc = codec_chain_id_check(*chain_id);
   if (rc != OK) {
     return rc;
@@ -244,13 +248,43 @@ int codec_vote_sighash(struct hash32 *out, const struct bytes *chain_id, uint64_
   uint8_t buf[VOTE_BYTES_MAX];
   struct codec_writer w;
   codec_writer_init(&w, buf, sizeof(buf));
-  codec_put_u8(&w, VOTE_TYPE_PRECOMMIT);
+  codec_put_u8(&w, type);
   codec_put_var(&w, chain_id->ptr, chain_id->len);
   codec_put_u64(&w, height);
   codec_put_u32(&w, round);
   codec_put_raw(&w, block_hash->b, 32);
   assert(w.err == OK);
   cry_hash_tagged(out, VOTE_TAG, buf, w.len);
+  return OK;
+}
+
+int codec_vote_sighash(struct hash32 *out, const struct bytes *chain_id, uint64_t height,
+                       uint32_t round, const struct hash32 *block_hash) {
+  return codec_vote_sighash_typed(out, CODEC_VOTE_PRECOMMIT, chain_id, height, round, block_hash);
+}
+
+int codec_proposal_sighash(struct hash32 *out, const struct bytes *chain_id, uint64_t height,
+                           uint32_t round, int32_t pol_round, const struct hash32 *block_hash) {
+  assert(out != NULL);
+  assert(chain_id != NULL);
+  assert(block_hash != NULL);
+  if (pol_round < -1 || (pol_round >= 0 && (uint32_t)pol_round >= round)) {
+    return ERR_BAD_ARGS;
+  }
+  int rc = codec_chain_id_check(*chain_id);
+  if (rc != OK) {
+    return rc;
+  }
+  uint8_t buf[PROPOSAL_BYTES_MAX];
+  struct codec_writer w;
+  codec_writer_init(&w, buf, sizeof(buf));
+  codec_put_var(&w, chain_id->ptr, chain_id->len);
+  codec_put_u64(&w, height);
+  codec_put_u32(&w, round);
+  codec_put_u32(&w, (uint32_t)(pol_round + 1));
+  codec_put_raw(&w, block_hash->b, 32);
+  assert(w.err == OK);
+  cry_hash_tagged(out, PROPOSAL_TAG, buf, w.len);
   return OK;
 }
 
