@@ -185,6 +185,9 @@ static int rx_header(struct p2p_rx *rx, const uint8_t **in, size_t *in_len) {
   if (n > *in_len) {
     n = *in_len;
   }
+  if (n == 0) {
+    return OK; /* no input (which may be NULL) */
+  }
   memcpy(rx->hdr + rx->hdr_have, *in, n);
   rx->hdr_have += n;
   *in += n;

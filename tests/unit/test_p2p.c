@@ -399,17 +399,17 @@ static void test_bucket_and_backoff(void **state) {
 /* ---- Live nodes ---- */
 
 struct tnode {
-  int key;
   struct p2p *p;
-  uint16_t port;
   pthread_mutex_t mu;
   uint64_t msgs[P2P_PEERS_MAX];
   uint32_t next_seq[P2P_PEERS_MAX];
-  bool disorder;
-  uint32_t ups, downs;
   uint64_t blobs;
-  struct hash32 blob_hash;
   size_t blob_len;
+  struct hash32 blob_hash;
+  uint32_t ups, downs;
+  int key;
+  uint16_t port;
+  bool disorder;
 };
 
 /* A test network: which keys take part and the ports of the nodes that
@@ -702,15 +702,15 @@ static void test_bad_frames(void **state) {
 
   uint8_t raw[4 + P2P_FRAME_MIN] = {0};
   struct {
-    uint32_t len;
     size_t bytes;
+    uint32_t len;
     enum p2p_drop reason;
   } cases[] = {
-      {LIM_P2P_FRAME_MAX + 1, 4, P2P_DROP_OVERSIZE_FRAME},
-      {0xffffffffu, 4, P2P_DROP_OVERSIZE_FRAME},
-      {0, 4, P2P_DROP_BAD_FRAME},
-      {P2P_FRAME_MIN - 1, 4 + P2P_FRAME_MIN - 1, P2P_DROP_BAD_FRAME},
-      {P2P_FRAME_MIN, 4 + P2P_FRAME_MIN, P2P_DROP_BAD_FRAME}, /* does not decrypt */
+      {4, LIM_P2P_FRAME_MAX + 1, P2P_DROP_OVERSIZE_FRAME},
+      {4, 0xffffffffu, P2P_DROP_OVERSIZE_FRAME},
+      {4, 0, P2P_DROP_BAD_FRAME},
+      {4 + P2P_FRAME_MIN - 1, P2P_FRAME_MIN - 1, P2P_DROP_BAD_FRAME},
+      {4 + P2P_FRAME_MIN, P2P_FRAME_MIN, P2P_DROP_BAD_FRAME}, /* does not decrypt */
   };
   for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
     uint64_t before = dropped(&nodes[1], cases[k].reason);
