@@ -14,6 +14,8 @@
  *  - Symmetric encryption of records: XChaCha20-Poly1305 IETF AEAD.
  *  - Keystores: Argon2id (crypto_pwhash, MODERATE limits) derives the key
  *    that encrypts the secret seeds with XChaCha20-Poly1305; file mode 0600.
+ *  - Node-to-node connections: ephemeral X25519 (crypto_kx) per connection,
+ *    then one XChaCha20-Poly1305 secretstream per direction (stream.c).
  *
  * Secret key material lives only inside struct cry_keys, allocated with
  * sodium_malloc and wiped on destroy.
@@ -153,5 +155,60 @@ int cry_keystore_read_public(const char *path, struct pubkey *sign_pk,
  * (clamped to 1..64) for about duration_ms: the baseline benchmarks compare
  * against. Blocks for duration_ms. Returns 0 when it cannot allocate. */
 double cry_bench_verify_per_s(int threads, int duration_ms);
+
+/* ---- Key exchange and encrypted streams (the p2p transport) ----
+ *
+ * A connection between two nodes gets an ephemeral X25519 key pair on each
+ * side (cry_kx), crypto_kx's client/server session keys from the two
+ * ephemerals, each bound to the handshake transcript by a keyed BLAKE2b, and
+ * one XChaCha20-Poly1305 secretstream per direction (cry_stream), which
+ * numbers its messages itself: a frame dropped, replayed or reordered does
+ * not decrypt. docs/network.md has the handshake these serve. */
+
+#define CRY_KX_PK_BYTES 32
+#define CRY_STREAM_HEADER_BYTES 24
+#define CRY_STREAM_OVERHEAD 17 /* an encrypted tag byte and a 16-byte MAC */
+
+/* An ephemeral X25519 key pair, in guarded memory. */
+struct cry_kx;
+
+/* A fresh random key pair. NULL on allocation failure. */
+struct cry_kx *cry_kx_create(void);
+/* The key pair of a 32-byte seed (BLAKE2b-256 of the seed is the secret):
+ * only for tests and fuzzing, which need handshakes that replay. NULL on
+ * allocation failure. */
+struct cry_kx *cry_kx_from_seed(const uint8_t seed[CRY_SEED_BYTES]);
+/* Wipes and frees. NULL is a no-op. */
+void cry_kx_destroy(struct cry_kx *kx);
+void cry_kx_pk(const struct cry_kx *kx, struct boxkey *out);
+
+/* One connection's two directions: a sending and a receiving secretstream
+ * state, in guarded memory. Not thread-safe: one thread uses it. */
+struct cry_stream;
+
+/* Derives the session keys from kx and the peer's ephemeral public key
+ * (crypto_kx: the side that dialed is the client), binds each to
+ * transcript (key = BLAKE2b-256 keyed by the crypto_kx key over the
+ * transcript hash), and starts the sending direction: header gets the 24
+ * bytes the peer needs to open it (cry_stream_open). Both sides must pass
+ * the same transcript. Returns OK, ERR_BAD_SIGNATURE when the peer's key
+ * gives no shared secret (a point of small order), or ERR_NOMEM. *out is
+ * the caller's (cry_stream_destroy); NULL on failure. */
+int cry_stream_create(struct cry_stream **out, uint8_t header[CRY_STREAM_HEADER_BYTES],
+                      const struct cry_kx *kx, const struct boxkey *peer, bool client,
+                      const struct hash32 *transcript) MUST_CHECK;
+/* Starts the receiving direction with the peer's header. Once only.
+ * Returns OK or ERR_BAD_SIGNATURE (libsodium refused the header). */
+int cry_stream_open(struct cry_stream *s, const uint8_t header[CRY_STREAM_HEADER_BYTES]) MUST_CHECK;
+/* Encrypts the next message: out gets len + CRY_STREAM_OVERHEAD bytes. */
+void cry_stream_push(struct cry_stream *s, uint8_t *out, const uint8_t *msg, size_t len);
+/* Decrypts the next message: out gets clen - CRY_STREAM_OVERHEAD bytes.
+ * Returns OK, or ERR_BAD_SIGNATURE when it is too short, does not
+ * authenticate, is out of order or carries a tag other than a plain
+ * message (out is then zeroed); after a failure the stream is unusable. The
+ * receiving direction must be open. */
+int cry_stream_pull(struct cry_stream *s, uint8_t *out, const uint8_t *c, size_t clen) MUST_CHECK;
+/* Wipes and frees. NULL is a no-op. */
+void cry_stream_destroy(struct cry_stream *s);
 
 #endif

@@ -77,6 +77,40 @@
  * one window when clocks agree. */
 #define LIM_AUTH_REPLAY_MAX 1048576u
 
+/* Peer-to-peer transport between validators (src/p2p, docs/network.md). */
+/* The biggest message one node sends another: a block proposal carries a
+ * whole block and its envelope (round, proof of lock, signatures). */
+#define LIM_P2P_PAYLOAD_MAX (LIM_BLOCK_BYTES_MAX + 65536)
+/* The most a frame's length prefix may announce: the type byte, the
+ * payload and the cipher's 17 bytes, with room to spare. Checked before a
+ * byte of the frame is buffered. */
+#define LIM_P2P_FRAME_MAX (LIM_P2P_PAYLOAD_MAX + 64)
+/* Outbound bytes one peer may have queued and unwritten when the config
+ * says 0: a full proposal and the votes and blocks behind it. A peer that
+ * falls further behind is refused new messages (back-pressure). */
+#define LIM_P2P_QUEUE_BYTES_DEFAULT (64u * 1024u * 1024u)
+/* The most a config may ask for. Broadcasts share one copy of the message,
+ * but in the worst case (every peer stalled on different messages) a node
+ * holds LIM_VALIDATORS_MAX times this. */
+#define LIM_P2P_QUEUE_BYTES_MAX (256u * 1024u * 1024u)
+/* Outbound messages one peer may have queued: bounds the bookkeeping when
+ * messages are small. */
+#define LIM_P2P_QUEUE_FRAMES_MAX 65536u
+/* Inbound flood bounds per peer: frames and bytes per second, with a burst
+ * of one second's worth. Far above what consensus needs (a proposal and a
+ * few votes per validator per round, block sync in whole blocks), so an
+ * honest peer never meets them; a peer that does is disconnected. */
+#define LIM_P2P_FLOOD_FRAMES_PER_S 20000u
+#define LIM_P2P_FLOOD_BYTES_PER_S (256u * 1024u * 1024u)
+/* Inbound connections still in their handshake at once. Each holds an
+ * ephemeral key and a read buffer before its peer is known. */
+#define LIM_P2P_PENDING_MAX (2 * LIM_VALIDATORS_MAX)
+/* From TCP connect to an authenticated session. */
+#define LIM_P2P_HANDSHAKE_MS 5000u
+/* A session that receives nothing, not even the keep-alive each side sends
+ * when it has been quiet for a fifth of this, is closed. */
+#define LIM_P2P_IDLE_MS 10000u
+
 _Static_assert(LIM_TX_BYTES_MAX > LIM_ARGS_MAX + 2 * LIM_NAME_MAX + LIM_CHAIN_ID_MAX + 200,
                "a transaction must fit its largest arguments and header fields");
 _Static_assert(LIM_ARGS_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES) + 6 * LIM_STR_MAX,
@@ -92,5 +126,11 @@ _Static_assert(400 + LIM_MEMBERS_MAX * 32 <= LIM_STATE_VALUE_MAX,
 _Static_assert(LIM_AUTH_REPLAY_MAX >= LIM_AUTH_READS_PER_S * 2u * (LIM_AUTH_WINDOW_MS / 1000u),
                "the replay cache must hold every signed read of two windows at the "
                "sustained rate");
+_Static_assert(LIM_P2P_FRAME_MAX < 0xffffffffu, "a frame length fits its u32 prefix");
+_Static_assert(LIM_P2P_QUEUE_BYTES_DEFAULT >= LIM_P2P_FRAME_MAX &&
+                   LIM_P2P_QUEUE_BYTES_DEFAULT <= LIM_P2P_QUEUE_BYTES_MAX,
+               "the default outbound queue holds the largest frame and stays under the cap");
+_Static_assert(LIM_P2P_FLOOD_BYTES_PER_S >= 4u * LIM_P2P_FRAME_MAX,
+               "several of the largest frames a second never count as a flood");
 
 #endif
