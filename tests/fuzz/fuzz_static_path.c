@@ -32,8 +32,12 @@ static size_t web_len;
 
 /* Removes the fixture when the fuzzer exits. */
 static void fixture_remove(void) {
-  static const char *const names[] = {"web/assets/up",  "web/assets/out.txt", "web/assets/app.js",
-                                      "web/index.html", "secret.txt",         "web/assets",
+  static const char *const names[] = {"web/assets/up",
+                                      "web/assets/out.txt",
+                                      "web/assets/app.js",
+                                      "web/index.html",
+                                      "secret.txt",
+                                      "web/assets",
                                       "web"};
   char p[PATH_MAX];
   for (size_t i = 0; i < ARRAY_LEN(names); i++) {

@@ -185,8 +185,8 @@ static void test_static_path_grammar(void **state) {
   assert_int_equal(api_static_path(rel, sizeof(rel), longer), ERR_BAD_REQUEST);
 
   static const char *const other[] = {
-      "", "/index.html", "/etc/passwd", "//assets/app.js", "/assets", "/v1/status",
-      "/../assets/app.js", "assets/app.js", "/ASSETS/app.js", "/favicon.ico",
+      "",           "/index.html",       "/etc/passwd",   "//assets/app.js", "/assets",
+      "/v1/status", "/../assets/app.js", "assets/app.js", "/ASSETS/app.js",  "/favicon.ico",
   };
   for (size_t i = 0; i < ARRAY_LEN(other); i++) {
     assert_int_equal(api_static_path(rel, sizeof(rel), other[i]), ERR_ROUTE);
@@ -256,16 +256,16 @@ static void test_static_refuses(void **state) {
     expect_error(get(f->web, malformed[i]), 400, "BAD_REQUEST");
   }
   static const char *const absent[] = {
-      "/assets/missing.js",  /* no such file */
-      "/assets/run.exe",     /* not a portal type */
-      "/assets/big.js",      /* over LIM_HTTP_FILE_MAX */
-      "/assets/fifo.js",     /* a FIFO: refused without blocking */
-      "/assets/dir.js",      /* a directory */
-      "/assets/escape.txt",  /* a link out of the web directory */
-      "/assets/passwd.txt",  /* an absolute link */
+      "/assets/missing.js",     /* no such file */
+      "/assets/run.exe",        /* not a portal type */
+      "/assets/big.js",         /* over LIM_HTTP_FILE_MAX */
+      "/assets/fifo.js",        /* a FIFO: refused without blocking */
+      "/assets/dir.js",         /* a directory */
+      "/assets/escape.txt",     /* a link out of the web directory */
+      "/assets/passwd.txt",     /* an absolute link */
       "/assets/out/secret.txt", /* through a linked directory */
-      "/assets/inner.js",    /* a link, even one that stays inside */
-      "/assets/app.js/x.js", /* a file used as a directory */
+      "/assets/inner.js",       /* a link, even one that stays inside */
+      "/assets/app.js/x.js",    /* a file used as a directory */
   };
   for (size_t i = 0; i < ARRAY_LEN(absent); i++) {
     expect_error(get(f->web, absent[i]), 404, "NOT_FOUND");
