@@ -52,7 +52,9 @@ function arg(name, fallback = null) {
 
 const BIN = arg("bin");
 if (!BIN) {
-  console.error("usage: node tests/browser/portal.test.mjs --bin MEDCHAIN [--artifacts DIR] [--keep]");
+  console.error(
+    "usage: node tests/browser/portal.test.mjs --bin MEDCHAIN [--artifacts DIR] [--keep]",
+  );
   process.exit(2);
 }
 const ARTIFACTS = path.resolve(arg("artifacts", "browser-artifacts"));
@@ -114,14 +116,26 @@ class Testnet {
   }
 
   init() {
-    this.run(["testnet", "init", "--nodes", "1", "--dir", this.net, "--base-port", String(this.base)]);
+    this.run([
+      "testnet",
+      "init",
+      "--nodes",
+      "1",
+      "--dir",
+      this.net,
+      "--base-port",
+      String(this.base),
+    ]);
     // A block every second even without transactions, so the explorer has
     // something to show growing.
     const cfg = path.join(this.net, "node0", "config");
     const text = fs.readFileSync(cfg, "utf8");
-    fs.writeFileSync(cfg, /^heartbeat_ms\s*=.*$/m.test(text)
-      ? text.replace(/^heartbeat_ms\s*=.*$/m, "heartbeat_ms = 1000")
-      : `${text}heartbeat_ms = 1000\n`);
+    fs.writeFileSync(
+      cfg,
+      /^heartbeat_ms\s*=.*$/m.test(text)
+        ? text.replace(/^heartbeat_ms\s*=.*$/m, "heartbeat_ms = 1000")
+        : `${text}heartbeat_ms = 1000\n`,
+    );
   }
 
   start() {
@@ -155,7 +169,9 @@ class Testnet {
   /** A signed read through the CLI, as the keystore's identity. */
   query(key, passphrase, ...args) {
     const env = passphrase === null ? {} : { MEDCHAIN_PASSPHRASE: passphrase };
-    return JSON.parse(this.run(["query", "--node", this.url, "--key", key, "--json", ...args], env));
+    return JSON.parse(
+      this.run(["query", "--node", this.url, "--key", key, "--json", ...args], env),
+    );
   }
 
   admin(slug) {
@@ -188,35 +204,60 @@ async function text(page, sel) {
 async function explorer(page, tn, txHeight) {
   await page.goto(`${tn.url}/`, { timeout: WAIT_MS });
   check((await page.title()).startsWith("medchain"), "the node serves the portal at /");
-  check(await until(page, () => Number(document.querySelector("#stat-height")?.textContent) > 0),
-    "the explorer shows the chain's height");
+  check(
+    await until(page, () => Number(document.querySelector("#stat-height")?.textContent) > 0),
+    "the explorer shows the chain's height",
+  );
   const chain = await text(page, "#stat-chain");
   check(chain === "medchain-local", `the explorer shows the chain id (${chain})`);
   const h0 = Number(await text(page, "#stat-height"));
   const b0 = Number(await page.locator("#chart").getAttribute("data-blocks"));
   await shot(page, "01-explorer");
-  check(await until(page, (h) => Number(document.querySelector("#stat-height").textContent) >= h + 3, h0),
-    `the height grows as blocks commit (from ${h0})`);
-  check(await until(page, (b) => Number(document.querySelector("#chart").dataset.blocks) >= b + 3, b0),
-    `the chart grows with them (from ${b0} blocks)`);
-  check((await page.locator("#explorer-live").textContent()) === "live", "the event stream is live");
+  check(
+    await until(
+      page,
+      (h) => Number(document.querySelector("#stat-height").textContent) >= h + 3,
+      h0,
+    ),
+    `the height grows as blocks commit (from ${h0})`,
+  );
+  check(
+    await until(page, (b) => Number(document.querySelector("#chart").dataset.blocks) >= b + 3, b0),
+    `the chart grows with them (from ${b0} blocks)`,
+  );
+  check(
+    (await page.locator("#explorer-live").textContent()) === "live",
+    "the event stream is live",
+  );
   await shot(page, "02-explorer-grown");
 
   // The block of the patient's enrolment: it has a transaction.
   await page.fill("#explorer-search", String(txHeight));
   await page.click("form.search button");
-  check(await until(page, (h) => document.querySelector("#block-detail")?.dataset.height === String(h), txHeight),
-    "a block opens in a detail window");
+  check(
+    await until(
+      page,
+      (h) => document.querySelector("#block-detail")?.dataset.height === String(h),
+      txHeight,
+    ),
+    "a block opens in a detail window",
+  );
   const detail = await text(page, "#block-detail");
-  check(/Transactions root/.test(detail) && /identity\.(enrol_patient|register)/.test(detail),
-    "the block window shows the header and its transactions");
+  check(
+    /Transactions root/.test(detail) && /identity\.(enrol_patient|register)/.test(detail),
+    "the block window shows the header and its transactions",
+  );
   await shot(page, "03-block-window");
   await page.locator("#block-detail tbody tr").first().click();
-  check(await until(page, () => /Nonce/.test(document.querySelector("#tx-detail")?.textContent ?? "")),
-    "a transaction opens in a detail window");
+  check(
+    await until(page, () => /Nonce/.test(document.querySelector("#tx-detail")?.textContent ?? "")),
+    "a transaction opens in a detail window",
+  );
   const txText = await text(page, "#tx-detail");
-  check(/identity/.test(txText) && /OK/.test(txText) && /committed/.test(txText),
-    "the transaction window shows contract, method, result and status");
+  check(
+    /identity/.test(txText) && /OK/.test(txText) && /committed/.test(txText),
+    "the transaction window shows contract, method, result and status",
+  );
   await shot(page, "04-tx-window");
   await page.click("#window .window-close");
 }
@@ -232,15 +273,43 @@ async function patientGrantsAndRevokes(page, tn, patient, doctor) {
   await page.waitForSelector("#patient-keyfile", { timeout: WAIT_MS });
 
   await openKey(page, "patient", patient.file, "not the passphrase");
-  check(await until(page, () => /BAD_PASSPHRASE/.test(document.querySelector("#view-patient .keypanel .error")?.textContent ?? ""), null, KEY_WAIT_MS),
-    "a wrong passphrase is refused with BAD_PASSPHRASE");
+  check(
+    await until(
+      page,
+      () =>
+        /BAD_PASSPHRASE/.test(
+          document.querySelector("#view-patient .keypanel .error")?.textContent ?? "",
+        ),
+      null,
+      KEY_WAIT_MS,
+    ),
+    "a wrong passphrase is refused with BAD_PASSPHRASE",
+  );
   await openKey(page, "patient", patient.file, PASSPHRASE);
-  check(await until(page, (id) => (document.querySelector("#patient-who")?.textContent ?? "").includes(id), patient.id, KEY_WAIT_MS),
-    "the patient's protected keystore opens in the page");
-  check(await until(page, () => document.querySelector("#patient-consents")?.textContent.includes("no consent")),
-    "a signed read lists the patient's (no) consents");
-  const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]);
-  check(stored[0] === 0 && stored[1] === 0 && stored[2] === "", "nothing of the key is stored by the page");
+  check(
+    await until(
+      page,
+      (id) => (document.querySelector("#patient-who")?.textContent ?? "").includes(id),
+      patient.id,
+      KEY_WAIT_MS,
+    ),
+    "the patient's protected keystore opens in the page",
+  );
+  check(
+    await until(page, () =>
+      document.querySelector("#patient-consents")?.textContent.includes("no consent"),
+    ),
+    "a signed read lists the patient's (no) consents",
+  );
+  const stored = await page.evaluate(() => [
+    localStorage.length,
+    sessionStorage.length,
+    document.cookie,
+  ]);
+  check(
+    stored[0] === 0 && stored[1] === 0 && stored[2] === "",
+    "nothing of the key is stored by the page",
+  );
 
   await page.fill("#grant-grantee", doctor.id);
   await page.selectOption("#grant-scope", "category");
@@ -248,16 +317,23 @@ async function patientGrantsAndRevokes(page, tn, patient, doctor) {
   await page.fill("#grant-purpose", "treatment");
   await page.click("#grant-submit");
   const granted = `#patient-consents tr[data-grantee="${doctor.id}"][data-status="active"]`;
-  check(await until(page, (sel) => document.querySelector(sel) !== null, granted),
-    "the patient sees the consent granted to the doctor");
-  check(/Consent granted in block \d+/.test(await text(page, "#grant-result")), "the grant reports its block");
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, granted),
+    "the patient sees the consent granted to the doctor",
+  );
+  check(
+    /Consent granted in block \d+/.test(await text(page, "#grant-result")),
+    "the grant reports its block",
+  );
   const consentId = await page.locator(granted).getAttribute("data-consent");
   await shot(page, "05-patient-granted");
 
   const fromNode = tn.query(patient.file, PASSPHRASE, "consents", "--patient", patient.id);
   const c = (fromNode.items ?? []).find((x) => x.id === consentId);
-  check(c && c.status === "active" && c.grantee === doctor.id && c.category === "cardiology",
-    "the node holds the consent as granted (signed read through the CLI)");
+  check(
+    c && c.status === "active" && c.grantee === doctor.id && c.category === "cardiology",
+    "the node holds the consent as granted (signed read through the CLI)",
+  );
   return consentId;
 }
 
@@ -265,13 +341,26 @@ async function doctorSees(page, tn, doctor, patient, shouldList, name) {
   await page.goto(`${tn.url}/#/doctor`, { timeout: WAIT_MS });
   if (await page.locator("#doctor-keyfile").isVisible()) {
     await openKey(page, "doctor", doctor.file, "");
-    check(await until(page, (id) => (document.querySelector("#doctor-who")?.textContent ?? "").includes(id), doctor.id),
-      "the doctor's unprotected keystore opens in the page");
+    check(
+      await until(
+        page,
+        (id) => (document.querySelector("#doctor-who")?.textContent ?? "").includes(id),
+        doctor.id,
+      ),
+      "the doctor's unprotected keystore opens in the page",
+    );
   }
   const row = `#doctor-patients tr[data-patient="${patient.id}"]`;
-  const ok = await until(page, ([sel, want]) => (document.querySelector(sel) !== null) === want, [row, shouldList]);
-  check(ok, shouldList ? "the doctor's view lists the patient while the consent is live"
-    : "the doctor's view no longer lists the patient after the revoke");
+  const ok = await until(page, ([sel, want]) => (document.querySelector(sel) !== null) === want, [
+    row,
+    shouldList,
+  ]);
+  check(
+    ok,
+    shouldList
+      ? "the doctor's view lists the patient while the consent is live"
+      : "the doctor's view no longer lists the patient after the revoke",
+  );
   await shot(page, name);
 }
 
@@ -279,13 +368,20 @@ async function patientRevokes(page, tn, patient, consentId) {
   await page.goto(`${tn.url}/#/patient`, { timeout: WAIT_MS });
   await page.click(`button[data-consent="${consentId}"]`, { timeout: WAIT_MS });
   const revoked = `#patient-consents tr[data-consent="${consentId}"][data-status="revoked"]`;
-  check(await until(page, (sel) => document.querySelector(sel) !== null, revoked),
-    "the patient sees the consent revoked");
-  check(await page.locator(`button[data-consent="${consentId}"]`).count() === 0, "a revoked consent offers no revoke");
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, revoked),
+    "the patient sees the consent revoked",
+  );
+  check(
+    (await page.locator(`button[data-consent="${consentId}"]`).count()) === 0,
+    "a revoked consent offers no revoke",
+  );
   await shot(page, "07-patient-revoked");
   const fromNode = tn.query(patient.file, PASSPHRASE, `/v1/consents/${consentId}`);
-  check(fromNode.status === "revoked" && fromNode.revoked_height > 0,
-    "the node holds the consent as revoked (signed read through the CLI)");
+  check(
+    fromNode.status === "revoked" && fromNode.revoked_height > 0,
+    "the node holds the consent as revoked (signed read through the CLI)",
+  );
 }
 
 // ---- main ----------------------------------------------------------------------
@@ -306,11 +402,27 @@ async function main() {
     const patient = tn.keygen("patient", PASSPHRASE);
     const doctor = tn.keygen("doctor");
     const admin = tn.admin(HOSPITAL);
-    const enrolled = tn.tx(admin, "identity.enrol_patient", `sign_pk=@${patient.file}`, `box_pk=@${patient.file}`);
-    tn.tx(admin, "identity.register", "kind=practitioner", `sign_pk=@${doctor.file}`,
-      `box_pk=@${doctor.file}`, `licence_hash=${"5a".repeat(32)}`, "role=cardiology");
+    const enrolled = tn.tx(
+      admin,
+      "identity.enrol_patient",
+      `sign_pk=@${patient.file}`,
+      `box_pk=@${patient.file}`,
+    );
+    tn.tx(
+      admin,
+      "identity.register",
+      "kind=practitioner",
+      `sign_pk=@${doctor.file}`,
+      `box_pk=@${doctor.file}`,
+      `licence_hash=${"5a".repeat(32)}`,
+      "role=cardiology",
+    );
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: WAIT_MS });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      timeout: WAIT_MS,
+    });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems = [];
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
@@ -331,7 +443,10 @@ async function main() {
     await page.goto(`${tn.url}/#/explorer`);
     await until(page, () => Number(document.querySelector("#stat-height")?.textContent) > 0);
     await shot(page, "09-explorer-narrow");
-    check(problems.length === 0, `no script error or CSP violation (${problems.join("; ") || "none"})`);
+    check(
+      problems.length === 0,
+      `no script error or CSP violation (${problems.join("; ") || "none"})`,
+    );
   } catch (e) {
     check(false, `the test ran to its end (${e.stack ?? e})`);
   } finally {

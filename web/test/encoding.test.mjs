@@ -70,7 +70,10 @@ function fill(n, b) {
 }
 
 function throwsCode(fn, code) {
-  assert.throws(fn, (e) => (e instanceof CodecError || e instanceof CryptoError) && e.code === code);
+  assert.throws(
+    fn,
+    (e) => (e instanceof CodecError || e instanceof CryptoError) && e.code === code,
+  );
 }
 
 // The record of tests/unit/test_codec.c's ALL_SCHEMA, as /v1/methods spells schemas.
@@ -148,7 +151,10 @@ test("the encoder and decoder refuse what a node refuses", () => {
     () => encodeRecord([{ name: "r", type: "ids", max: 4 }], { r: [fill(32, 1), fill(32, 1)] }),
     "BAD_ARGS",
   );
-  throwsCode(() => decodeRecord([{ name: "b", type: "bool", max: 0 }], Uint8Array.of(2)), "NONCANONICAL");
+  throwsCode(
+    () => decodeRecord([{ name: "b", type: "bool", max: 0 }], Uint8Array.of(2)),
+    "NONCANONICAL",
+  );
   const unsorted = new Uint8Array([0, 2, ...fill(32, 2), ...fill(32, 1)]);
   throwsCode(() => decodeRecord([{ name: "r", type: "ids", max: 4 }], unsorted), "NONCANONICAL");
   const raw = vectorHex("tx.hex");
@@ -188,8 +194,14 @@ test("signed-request digests match tests/vectors/api/request_sig.txt", () => {
   for (const [kind, method, target, body, ts, nonce, chain, message, digest] of lines) {
     assert.equal(kind, "request");
     const b = body === "-" ? null : fromHex(body);
-    assert.equal(toHex(requestMessage(method, target, b, BigInt(ts), fromHex(nonce), chain)), message);
-    assert.equal(toHex(requestDigest(method, target, b, BigInt(ts), fromHex(nonce), chain)), digest);
+    assert.equal(
+      toHex(requestMessage(method, target, b, BigInt(ts), fromHex(nonce), chain)),
+      message,
+    );
+    assert.equal(
+      toHex(requestDigest(method, target, b, BigInt(ts), fromHex(nonce), chain)),
+      digest,
+    );
   }
 });
 
@@ -200,7 +212,14 @@ test("signatures, signed headers and sealed boxes round-trip", () => {
   const h = signedHeaders(k, "GET", "/v1/consents?patient=ab", "medchain-test", 1000, fill(16, 9));
   assert.equal(h["X-Medchain-Key"], toHex(k.signPk));
   assert.equal(h["X-Medchain-Timestamp"], "1000");
-  const d = requestDigest("GET", "/v1/consents?patient=ab", null, 1000n, fill(16, 9), "medchain-test");
+  const d = requestDigest(
+    "GET",
+    "/v1/consents?patient=ab",
+    null,
+    1000n,
+    fill(16, 9),
+    "medchain-test",
+  );
   assert.ok(verify(fromHex(h["X-Medchain-Signature"]), d, k.signPk));
   const other = keysFromSeed(fill(32, 8));
   const sealed = sealTo(k.boxPk, fill(32, 0xaa));

@@ -50,7 +50,12 @@ async function request(path, init = {}) {
   }
   if (!res.ok) {
     const err = body && body.error ? body.error : {};
-    throw new ApiError(err.code ?? "INTERNAL", err.message ?? `HTTP ${res.status}`, res.status, body);
+    throw new ApiError(
+      err.code ?? "INTERNAL",
+      err.message ?? `HTTP ${res.status}`,
+      res.status,
+      body,
+    );
   }
   return body;
 }

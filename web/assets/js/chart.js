@@ -46,6 +46,11 @@ export class BlockChart {
     this.maxHeight = 0;
   }
 
+  /** The time one bar covers. */
+  bucketMs() {
+    return this.windowMs / BUCKETS;
+  }
+
   setWindow(ms) {
     this.windowMs = ms;
     this.draw();
@@ -58,7 +63,9 @@ export class BlockChart {
     this.blocks.set(b.height, { time_ms: b.time_ms, tx_count: b.tx_count ?? 0 });
     this.maxHeight = Math.max(this.maxHeight, b.height);
     if (this.blocks.size > MAX_BLOCKS) {
-      const oldest = [...this.blocks.keys()].sort((x, y) => x - y).slice(0, this.blocks.size - MAX_BLOCKS);
+      const oldest = [...this.blocks.keys()]
+        .sort((x, y) => x - y)
+        .slice(0, this.blocks.size - MAX_BLOCKS);
       for (const h of oldest) {
         this.blocks.delete(h);
       }
@@ -67,7 +74,7 @@ export class BlockChart {
 
   /** Blocks and transactions per bucket over the window ending now. */
   buckets(now) {
-    const size = this.windowMs / BUCKETS;
+    const size = this.bucketMs();
     const end = Math.ceil(now / size) * size;
     const start = end - this.windowMs;
     const out = Array.from({ length: BUCKETS }, () => ({ blocks: 0, txs: 0 }));
@@ -166,7 +173,11 @@ export class BlockChart {
       const label =
         this.windowMs > 3600000
           ? d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
-          : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+          : d.toLocaleTimeString(undefined, {
+              hour: "2-digit",
+              minute: "2-digit",
+              second: "2-digit",
+            });
       g.fillText(label, x, pad.t + ph + 8);
     };
     tick(start, "left");

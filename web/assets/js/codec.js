@@ -163,7 +163,11 @@ function fieldBytes(f, v) {
     case "bytes":
       return varBytes(toBytesVar(v, what), f.max, what);
     case "ids":
-      return listBytes((v ?? []).map((x) => toBytes32(x, what)), f.max, what);
+      return listBytes(
+        (v ?? []).map((x) => toBytes32(x, what)),
+        f.max,
+        what,
+      );
     case "keys":
       return listBytes(
         (v ?? []).map((k) => {

@@ -8,7 +8,17 @@ import { listAll, signedGet } from "./api.js";
 import { onEvent } from "./events.js";
 import { keyPanel, kindWarning } from "./keys.js";
 import { consentState } from "./patient.js";
-import { clear, el, errorBox, fmtTime, hide, shortId, showError, statusBadge, table } from "./ui.js";
+import {
+  clear,
+  el,
+  errorBox,
+  fmtTime,
+  hide,
+  shortId,
+  showError,
+  statusBadge,
+  table,
+} from "./ui.js";
 
 /** Live consents grouped by patient: [{patient, scopes, purposes, until, count}]. */
 export function sharedPatients(consents, now = Date.now()) {
@@ -17,7 +27,13 @@ export function sharedPatients(consents, now = Date.now()) {
     if (consentState(c, now) !== "active") {
       continue;
     }
-    const p = byPatient.get(c.patient) ?? { patient: c.patient, scopes: new Set(), purposes: new Set(), until: 0, count: 0 };
+    const p = byPatient.get(c.patient) ?? {
+      patient: c.patient,
+      scopes: new Set(),
+      purposes: new Set(),
+      until: 0,
+      count: 0,
+    };
     p.scopes.add(c.scope === "record" ? `record ${c.record.slice(0, 10)}…` : c.category);
     p.purposes.add(c.purpose);
     p.until = Math.max(p.until, c.expires_ms);
@@ -40,20 +56,34 @@ export function initDoctor(root) {
 
   root.append(
     el("div", { class: "view-head" }, el("h1", {}, "Doctor")),
-    el("p", { class: "lead" }, "The patients who shared their records with you. Open your keystore to begin."),
+    el(
+      "p",
+      { class: "lead" },
+      "The patients who shared their records with you. Open your keystore to begin.",
+    ),
     keyPanel("doctor", { onKeys: start, onForget: stop }),
     content,
   );
   content.append(
     warn,
     err,
-    el("section", { class: "card", "aria-labelledby": "shared-h" },
+    el(
+      "section",
+      { class: "card", "aria-labelledby": "shared-h" },
       el("h2", { id: "shared-h" }, "Patients who shared with me"),
-      el("p", { class: "hint" }, "Live consents naming you. Reading a record's content arrives with the records issue."),
-      patientsBox),
-    el("section", { class: "card", "aria-labelledby": "doc-consents-h" },
+      el(
+        "p",
+        { class: "hint" },
+        "Live consents naming you. Reading a record's content arrives with the records issue.",
+      ),
+      patientsBox,
+    ),
+    el(
+      "section",
+      { class: "card", "aria-labelledby": "doc-consents-h" },
       el("h2", { id: "doc-consents-h" }, "Every consent naming me"),
-      consentsBox),
+      consentsBox,
+    ),
   );
 
   async function load() {
@@ -82,7 +112,11 @@ export function initDoctor(root) {
           [
             { label: "Consent", cell: (c) => shortId(c.id) },
             { label: "Patient", cell: (c) => shortId(c.patient) },
-            { label: "Access to", cell: (c) => (c.scope === "record" ? el("span", {}, "record ", shortId(c.record)) : c.category) },
+            {
+              label: "Access to",
+              cell: (c) =>
+                c.scope === "record" ? el("span", {}, "record ", shortId(c.record)) : c.category,
+            },
             { label: "Purpose", cell: (c) => c.purpose },
             { label: "Until", cell: (c) => fmtTime(c.expires_ms) },
             { label: "Status", cell: (c) => statusBadge(consentState(c)) },

@@ -10,31 +10,71 @@
 import { getJson, status } from "./api.js";
 import { BlockChart } from "./chart.js";
 import { onEvent, onStreamState } from "./events.js";
-import { $, clear, el, errorBox, fields, fmtAgo, fmtTime, fullId, openWindow, resultBadge, shortId, showError, hide, table } from "./ui.js";
+import {
+  $,
+  clear,
+  el,
+  errorBox,
+  fields,
+  fmtAgo,
+  fmtTime,
+  fullId,
+  openWindow,
+  resultBadge,
+  shortId,
+  showError,
+  hide,
+  table,
+} from "./ui.js";
 
 const HISTORY_BLOCKS = 500;
 const RECENT_ROWS = 15;
+const SEED_BLOCK_READS = 5; // blocks read at start for the latest transactions
+const STATUS_EVERY_MS = 1000; // at most one status read per second, however fast blocks come
 
 export function initExplorer(root, win) {
-  const state = { tip: 0, blocks: [], txs: [] };
+  const state = { tip: 0, blocks: [], txs: [], statusAt: 0, statusTimer: null };
   const err = errorBox();
   const stats = el("div", { class: "stats", "aria-live": "polite" });
   const validators = el("div");
-  const canvas = el("canvas", { id: "chart", role: "img", "aria-label": "Blocks and transactions over time" });
+  const canvas = el("canvas", {
+    id: "chart",
+    role: "img",
+    "aria-label": "Blocks and transactions over time",
+  });
   const chart = new BlockChart(canvas);
   const blocksBox = el("div");
   const txsBox = el("div");
   const live = el("span", { class: "live", id: "explorer-live" }, "connecting…");
 
+  const legendTx = el("li", { class: "legend-tx" });
+  const legendBlock = el("li", { class: "legend-block" });
+  function legend() {
+    const s = chart.bucketMs() / 1000;
+    const per = s < 60 ? `${s} s` : `${Math.round(s / 60)} min`;
+    legendTx.textContent = `transactions per ${per} (left axis)`;
+    legendBlock.textContent = `blocks per ${per} (right axis)`;
+  }
   const windowSel = el(
     "select",
-    { id: "chart-window", onchange: () => chart.setWindow(Number(windowSel.value)) },
+    {
+      id: "chart-window",
+      onchange: () => {
+        chart.setWindow(Number(windowSel.value));
+        legend();
+      },
+    },
     el("option", { value: 300000, selected: true }, "last 5 minutes"),
     el("option", { value: 3600000 }, "last hour"),
     el("option", { value: 86400000 }, "last day"),
   );
 
-  const search = el("input", { id: "explorer-search", type: "search", placeholder: "height or transaction hash", "aria-label": "Block height or transaction hash" });
+  const search = el("input", {
+    id: "explorer-search",
+    type: "search",
+    placeholder: "height or transaction hash",
+    "aria-label": "Block height or transaction hash",
+  });
   const searchForm = el(
     "form",
     {
@@ -48,7 +88,10 @@ export function initExplorer(root, win) {
         } else if (/^[0-9a-fA-F]{64}$/.test(q)) {
           showTx(win, q.toLowerCase());
         } else {
-          showError(err, { code: "BAD_REQUEST", message: "enter a block height or a 64-digit transaction hash" });
+          showError(err, {
+            code: "BAD_REQUEST",
+            message: "enter a block height or a 64-digit transaction hash",
+          });
         }
       },
     },
@@ -69,22 +112,32 @@ export function initExplorer(root, win) {
         el("h2", { id: "chart-h" }, "Blocks and transactions over time"),
         el("label", { class: "inline" }, "Show ", windowSel),
       ),
-      el(
-        "ul",
-        { class: "legend" },
-        el("li", { class: "legend-tx" }, "transactions per interval (left axis)"),
-        el("li", { class: "legend-block" }, "blocks per interval (right axis)"),
-      ),
+      el("ul", { class: "legend" }, legendTx, legendBlock),
       el("div", { class: "chart-box" }, canvas),
     ),
     searchForm,
     el(
       "div",
       { class: "two-col" },
-      el("section", { class: "card", "aria-labelledby": "blocks-h" }, el("h2", { id: "blocks-h" }, "Latest blocks"), blocksBox),
-      el("section", { class: "card", "aria-labelledby": "txs-h" }, el("h2", { id: "txs-h" }, "Latest transactions"), txsBox),
+      el(
+        "section",
+        { class: "card", "aria-labelledby": "blocks-h" },
+        el("h2", { id: "blocks-h" }, "Latest blocks"),
+        blocksBox,
+      ),
+      el(
+        "section",
+        { class: "card", "aria-labelledby": "txs-h" },
+        el("h2", { id: "txs-h" }, "Latest transactions"),
+        txsBox,
+      ),
     ),
-    el("section", { class: "card", "aria-labelledby": "val-h" }, el("h2", { id: "val-h" }, "Validators"), validators),
+    el(
+      "section",
+      { class: "card", "aria-labelledby": "val-h" },
+      el("h2", { id: "val-h" }, "Validators"),
+      validators,
+    ),
   );
 
   function renderStats(st) {
@@ -92,7 +145,10 @@ export function initExplorer(root, win) {
       stat("Height", el("span", { id: "stat-height" }, String(st.height))),
       stat("Chain", el("span", { id: "stat-chain" }, st.chain_id)),
       stat("Validators", String(st.validators.length)),
-      stat("Last block", el("span", { title: fmtTime(st.last_block_time_ms) }, fmtAgo(st.last_block_time_ms))),
+      stat(
+        "Last block",
+        el("span", { title: fmtTime(st.last_block_time_ms) }, fmtAgo(st.last_block_time_ms)),
+      ),
       stat("Mempool", `${st.mempool.txs} txs`),
     );
     clear(validators).append(
@@ -116,12 +172,19 @@ export function initExplorer(root, win) {
       table(
         [
           { label: "Height", cell: (b) => el("span", { class: "num" }, String(b.height)) },
-          { label: "Time", cell: (b) => el("span", { title: fmtTime(b.time_ms) }, fmtAgo(b.time_ms)) },
+          {
+            label: "Time",
+            cell: (b) => el("span", { title: fmtTime(b.time_ms) }, fmtAgo(b.time_ms)),
+          },
           { label: "Txs", cell: (b) => el("span", { class: "num" }, String(b.tx_count)) },
           { label: "Hash", cell: (b) => shortId(b.hash) },
         ],
         state.blocks,
-        { empty: "No block yet.", onRow: (b) => showBlock(win, b.height), caption: "Select a block to see its header and transactions." },
+        {
+          empty: "No block yet.",
+          onRow: (b) => showBlock(win, b.height),
+          caption: "Select a block to see its header and transactions.",
+        },
       ),
     );
     blocksBox.querySelector("table")?.setAttribute("id", "blocks-table");
@@ -137,7 +200,7 @@ export function initExplorer(root, win) {
           { label: "Hash", cell: (t) => shortId(t.hash) },
         ],
         state.txs,
-        { empty: "No transaction since this page opened.", onRow: (t) => showTx(win, t.hash) },
+        { empty: "No transaction in the latest blocks.", onRow: (t) => showTx(win, t.hash) },
       ),
     );
   }
@@ -185,12 +248,59 @@ export function initExplorer(root, win) {
     }
   }
 
+  function refreshSoon() {
+    if (state.statusTimer !== null) {
+      return;
+    }
+    const wait = Math.max(0, state.statusAt + STATUS_EVERY_MS - Date.now());
+    state.statusTimer = setTimeout(() => {
+      state.statusTimer = null;
+      state.statusAt = Date.now();
+      refresh();
+    }, wait);
+  }
+
+  /** The latest transactions before the page opened, from the newest blocks that have some. */
+  async function seedTxs() {
+    const withTxs = [...chart.blocks.entries()]
+      .filter(([, b]) => b.tx_count > 0)
+      .map(([h]) => h)
+      .sort((x, y) => y - x)
+      .slice(0, SEED_BLOCK_READS);
+    for (const height of withTxs) {
+      const b = await getJson(`/v1/blocks/${height}`);
+      for (const t of [...b.txs].reverse()) {
+        state.txs.push({
+          hash: t.hash,
+          height: b.height,
+          contract: t.contract,
+          method: t.method,
+          result: t.result,
+        });
+      }
+      if (state.txs.length >= RECENT_ROWS) {
+        break;
+      }
+    }
+    state.txs.length = Math.min(state.txs.length, RECENT_ROWS);
+  }
+
   function connect() {
     onStreamState(async (st) => {
       live.textContent = st === "live" ? "live" : "reconnecting…";
       live.className = st === "live" ? "live live-on" : "live live-off";
-      if (st === "live" && chart.maxHeight > 0) {
-        await loadHistory(chart.maxHeight + 1).catch((e) => showError(err, e)); // what a broken stream missed
+      if (st !== "live") {
+        return;
+      }
+      // What a broken stream (or a node that was down at start) missed.
+      const now = await refresh();
+      if (now === null) {
+        return;
+      }
+      const from =
+        chart.maxHeight > 0 ? chart.maxHeight + 1 : Math.max(1, now.height - HISTORY_BLOCKS + 1);
+      if (from <= now.height) {
+        await loadHistory(from).catch((e) => showError(err, e));
         renderBlocks();
         chart.draw();
       }
@@ -199,7 +309,7 @@ export function initExplorer(root, win) {
       addBlock(b);
       renderBlocks();
       chart.draw();
-      refresh();
+      refreshSoon();
     });
     onEvent("tx", (t) => {
       state.txs.unshift(t);
@@ -211,11 +321,15 @@ export function initExplorer(root, win) {
   async function start() {
     const st = await refresh();
     if (st !== null && st.height > 0) {
-      await loadHistory(Math.max(1, st.height - HISTORY_BLOCKS + 1)).catch((e) => showError(err, e));
+      await loadHistory(Math.max(1, st.height - HISTORY_BLOCKS + 1)).catch((e) =>
+        showError(err, e),
+      );
     }
+    legend();
     renderBlocks();
-    renderTxs();
     chart.draw();
+    await seedTxs().catch((e) => showError(err, e));
+    renderTxs();
     connect();
     setInterval(() => chart.draw(), 2000);
     window.addEventListener("resize", () => chart.draw());
@@ -226,7 +340,12 @@ export function initExplorer(root, win) {
 }
 
 function stat(label, value) {
-  return el("div", { class: "stat" }, el("div", { class: "stat-label" }, label), el("div", { class: "stat-value" }, value));
+  return el(
+    "div",
+    { class: "stat" },
+    el("div", { class: "stat-label" }, label),
+    el("div", { class: "stat-value" }, value),
+  );
 }
 
 /** The detail window of block `height`: its header and its transactions. */
@@ -268,7 +387,10 @@ export async function showBlock(win, height) {
         { label: "Result", cell: (t) => resultBadge(t.result) },
       ],
       b.txs,
-      { empty: "No transaction: a heartbeat block.", onRow: (t) => showTx(win, t.hash, { block: b }) },
+      {
+        empty: "No transaction: a heartbeat block.",
+        onRow: (t) => showTx(win, t.hash, { block: b }),
+      },
     ),
   );
   openWindow(win, `Block ${b.height}`, body);
@@ -309,7 +431,15 @@ export async function showTx(win, hash, { block = null } = {}) {
       ["Result", resultBadge(st.result)],
     ]),
     b
-      ? el("p", {}, el("button", { type: "button", class: "link", onclick: () => showBlock(win, b.height) }, `Open block ${b.height}`))
+      ? el(
+          "p",
+          {},
+          el(
+            "button",
+            { type: "button", class: "link", onclick: () => showBlock(win, b.height) },
+            `Open block ${b.height}`,
+          ),
+        )
       : null,
   );
   openWindow(win, "Transaction", body);

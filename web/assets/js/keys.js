@@ -20,26 +20,51 @@ export function keyPanel(role, { onKeys, onForget }) {
   let keys = null;
   const err = errorBox();
   const busy = el("p", { class: "busy", role: "status", "aria-live": "polite" });
-  const file = el("input", { type: "file", id: `${role}-keyfile`, accept: ".key,application/octet-stream" });
+  const file = el("input", {
+    type: "file",
+    id: `${role}-keyfile`,
+    accept: ".key,application/octet-stream",
+  });
   const pass = el("input", { type: "password", id: `${role}-passphrase`, autocomplete: "off" });
-  const seed = el("input", { type: "password", id: `${role}-seed`, autocomplete: "off", spellcheck: "false", inputmode: "text" });
+  const seed = el("input", {
+    type: "password",
+    id: `${role}-seed`,
+    autocomplete: "off",
+    spellcheck: "false",
+    inputmode: "text",
+  });
   const who = el("div", { class: "who", id: `${role}-who`, hidden: true });
 
   const fileForm = el(
     "form",
-    { class: "form", id: `${role}-keyform`, onsubmit: (ev) => { ev.preventDefault(); openFile(); } },
-    el("div", { class: "row" },
-      el("label", { for: file.id }, "Keystore file"), file),
-    el("div", { class: "row" },
-      el("label", { for: pass.id }, "Passphrase"), pass,
-      el("small", {}, "Leave empty for an unprotected keystore.")),
+    {
+      class: "form",
+      id: `${role}-keyform`,
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        openFile();
+      },
+    },
+    el("div", { class: "row" }, el("label", { for: file.id }, "Keystore file"), file),
+    el(
+      "div",
+      { class: "row" },
+      el("label", { for: pass.id }, "Passphrase"),
+      pass,
+      el("small", {}, "Leave empty for an unprotected keystore."),
+    ),
     el("button", { type: "submit", id: `${role}-open` }, "Open keystore"),
   );
   const seedForm = el(
     "form",
-    { class: "form", onsubmit: (ev) => { ev.preventDefault(); useSeed(); } },
-    el("div", { class: "row" },
-      el("label", { for: seed.id }, "Secret seed (64 hex digits)"), seed),
+    {
+      class: "form",
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        useSeed();
+      },
+    },
+    el("div", { class: "row" }, el("label", { for: seed.id }, "Secret seed (64 hex digits)"), seed),
     el("button", { type: "submit", id: `${role}-use-seed` }, "Use this seed"),
   );
   const loader = el(
@@ -52,8 +77,11 @@ export function keyPanel(role, { onKeys, onForget }) {
     "section",
     { class: "card keypanel", "aria-labelledby": `${role}-key-h` },
     el("h2", { id: `${role}-key-h` }, "Your key"),
-    el("p", { class: "hint" },
-      "Your key stays in this page's memory: it is never sent to the node or stored, and closing the page drops it. Requests are signed with it here."),
+    el(
+      "p",
+      { class: "hint" },
+      "Your key stays in this page's memory: it is never sent to the node or stored, and closing the page drops it. Requests are signed with it here.",
+    ),
     loader,
     busy,
     err,
@@ -127,7 +155,10 @@ export function keyPanel(role, { onKeys, onForget }) {
     }
     if (ident.sign_pk !== toHex(k.signPk)) {
       forgetKeys(k);
-      throw new CryptoError("KEY_MISMATCH", "this key was retired by a key rotation: use the identity's current key");
+      throw new CryptoError(
+        "KEY_MISMATCH",
+        "this key was retired by a key rotation: use the identity's current key",
+      );
     }
     keys = k;
     loader.hidden = true;
@@ -138,7 +169,11 @@ export function keyPanel(role, { onKeys, onForget }) {
         ["Organization", fullId(ident.org)],
         ["Status", ident.status],
       ]),
-      el("button", { type: "button", class: "secondary", id: `${role}-forget`, onclick: forget }, "Forget key"),
+      el(
+        "button",
+        { type: "button", class: "secondary", id: `${role}-forget`, onclick: forget },
+        "Forget key",
+      ),
     );
     who.hidden = false;
     onKeys(keys, ident);

@@ -24,13 +24,15 @@ const views = {
     initLater($("#view-pharmacy"), {
       title: "Pharmacy",
       what: "Verify a drug package by its GS1 serial, and dispense against a prescription, never beyond what was prescribed.",
-      until: "This view comes with the prescriptions and drug traceability issue; nothing here works yet.",
+      until:
+        "This view comes with the prescriptions and drug traceability issue; nothing here works yet.",
     }),
   regulator: () =>
     initLater($("#view-regulator"), {
       title: "Regulator",
       what: "Trace a package through its cases from commissioning to dispensing, recall a lot, and audit the ledger.",
-      until: "This view comes with the drug traceability issue. Meanwhile `medchain verify` re-checks a whole ledger offline.",
+      until:
+        "This view comes with the drug traceability issue. Meanwhile `medchain verify` re-checks a whole ledger offline.",
     }),
 };
 const built = new Map();

@@ -11,9 +11,31 @@ import { ApiError, getJson, listAll, signedEvents, signedGet, submitCall } from 
 import { fromHex, toHex, wipe } from "./bytes.js";
 import { sealOpen, sealTo } from "./crypto.js";
 import { keyPanel, kindWarning } from "./keys.js";
-import { clear, el, errorBox, fmtTime, hide, resultBadge, shortId, showError, showNote, statusBadge, table } from "./ui.js";
+import {
+  clear,
+  el,
+  errorBox,
+  fmtTime,
+  hide,
+  resultBadge,
+  shortId,
+  showError,
+  showNote,
+  statusBadge,
+  table,
+} from "./ui.js";
 
-const CATEGORIES = ["cardiology", "lab", "imaging", "general", "general-practice", "oncology", "neurology", "pediatrics", "radiology"];
+const CATEGORIES = [
+  "cardiology",
+  "lab",
+  "imaging",
+  "general",
+  "general-practice",
+  "oncology",
+  "neurology",
+  "pediatrics",
+  "radiology",
+];
 const PURPOSES = ["treatment", "second-opinion", "research", "billing", "emergency"];
 const ZERO_ID = "0".repeat(64);
 const YEAR_MS = 365 * 24 * 3600 * 1000;
@@ -54,26 +76,84 @@ export function initPatient(root) {
 
   // ---- the grant form --------------------------------------------------------
 
-  const grantee = el("input", { id: "grant-grantee", required: true, list: "grantee-list", spellcheck: "false", autocomplete: "off", pattern: "[0-9a-fA-F]{64}", title: "64 hex digits" });
+  const grantee = el("input", {
+    id: "grant-grantee",
+    required: true,
+    list: "grantee-list",
+    spellcheck: "false",
+    autocomplete: "off",
+    pattern: "[0-9a-fA-F]{64}",
+    title: "64 hex digits",
+  });
   const granteeList = el("datalist", { id: "grantee-list" });
-  const scope = el("select", { id: "grant-scope", onchange: () => syncScope() },
+  const scope = el(
+    "select",
+    { id: "grant-scope", onchange: () => syncScope() },
     el("option", { value: "category" }, "a category of my records"),
-    el("option", { value: "record" }, "one record"));
-  const category = el("input", { id: "grant-category", list: "category-list", value: "cardiology", spellcheck: "false" });
-  const categoryList = el("datalist", { id: "category-list" }, CATEGORIES.map((c) => el("option", { value: c })));
+    el("option", { value: "record" }, "one record"),
+  );
+  const category = el("input", {
+    id: "grant-category",
+    list: "category-list",
+    value: "cardiology",
+    spellcheck: "false",
+  });
+  const categoryList = el(
+    "datalist",
+    { id: "category-list" },
+    CATEGORIES.map((c) => el("option", { value: c })),
+  );
   const record = el("select", { id: "grant-record" });
-  const purpose = el("input", { id: "grant-purpose", list: "purpose-list", value: "treatment", required: true, spellcheck: "false" });
-  const purposeList = el("datalist", { id: "purpose-list" }, PURPOSES.map((p) => el("option", { value: p })));
-  const expires = el("input", { id: "grant-expires", type: "date", required: true, value: dateInputValue(Date.now() + YEAR_MS) });
+  const purpose = el("input", {
+    id: "grant-purpose",
+    list: "purpose-list",
+    value: "treatment",
+    required: true,
+    spellcheck: "false",
+  });
+  const purposeList = el(
+    "datalist",
+    { id: "purpose-list" },
+    PURPOSES.map((p) => el("option", { value: p })),
+  );
+  const expires = el("input", {
+    id: "grant-expires",
+    type: "date",
+    required: true,
+    value: dateInputValue(Date.now() + YEAR_MS),
+  });
   const grantBtn = el("button", { type: "submit", id: "grant-submit" }, "Grant consent");
-  const categoryRow = el("div", { class: "row" }, el("label", { for: category.id }, "Category"), category, categoryList);
-  const recordRow = el("div", { class: "row", hidden: true }, el("label", { for: record.id }, "Record"), record);
+  const categoryRow = el(
+    "div",
+    { class: "row" },
+    el("label", { for: category.id }, "Category"),
+    category,
+    categoryList,
+  );
+  const recordRow = el(
+    "div",
+    { class: "row", hidden: true },
+    el("label", { for: record.id }, "Record"),
+    record,
+  );
 
   const grantForm = el(
     "form",
-    { class: "form grid-form", id: "grant-form", onsubmit: (ev) => { ev.preventDefault(); grant(); } },
-    el("div", { class: "row wide" },
-      el("label", { for: grantee.id }, "Grantee: a doctor's or an organization's id"), grantee, granteeList),
+    {
+      class: "form grid-form",
+      id: "grant-form",
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        grant();
+      },
+    },
+    el(
+      "div",
+      { class: "row wide" },
+      el("label", { for: grantee.id }, "Grantee: a doctor's or an organization's id"),
+      grantee,
+      granteeList,
+    ),
     el("div", { class: "row" }, el("label", { for: scope.id }, "Access to"), scope),
     categoryRow,
     recordRow,
@@ -90,26 +170,56 @@ export function initPatient(root) {
 
   root.append(
     el("div", { class: "view-head" }, el("h1", {}, "Patient"), live),
-    el("p", { class: "lead" }, "Your records, who may read them, and who did. Open your keystore to begin."),
+    el(
+      "p",
+      { class: "lead" },
+      "Your records, who may read them, and who did. Open your keystore to begin.",
+    ),
     keyPanel("patient", { onKeys: start, onForget: stop }),
     content,
   );
   content.append(
     warn,
-    el("section", { class: "card", "aria-labelledby": "consents-h" },
+    el(
+      "section",
+      { class: "card", "aria-labelledby": "consents-h" },
       el("h2", { id: "consents-h" }, "My consents"),
-      el("p", { class: "hint" }, "Who may read your records, for what, and until when. A revoked consent stops access at once."),
-      consentsErr, consentsBox,
+      el(
+        "p",
+        { class: "hint" },
+        "Who may read your records, for what, and until when. A revoked consent stops access at once.",
+      ),
+      consentsErr,
+      consentsBox,
       el("h3", {}, "Grant a consent"),
-      grantForm, grantErr, grantMsg),
-    el("section", { class: "card", "aria-labelledby": "records-h" },
+      grantForm,
+      grantErr,
+      grantMsg,
+    ),
+    el(
+      "section",
+      { class: "card", "aria-labelledby": "records-h" },
       el("h2", { id: "records-h" }, "My records"),
-      el("p", { class: "hint" }, "What the chain holds about each record: never its content, which stays encrypted off the chain."),
-      recordsErr, recordsBox),
-    el("section", { class: "card", "aria-labelledby": "audit-h" },
+      el(
+        "p",
+        { class: "hint" },
+        "What the chain holds about each record: never its content, which stays encrypted off the chain.",
+      ),
+      recordsErr,
+      recordsBox,
+    ),
+    el(
+      "section",
+      { class: "card", "aria-labelledby": "audit-h" },
       el("h2", { id: "audit-h" }, "My access log"),
-      el("p", { class: "hint" }, "Every access to your records, as recorded on the chain. Emergency access is flagged."),
-      auditErr, auditBox),
+      el(
+        "p",
+        { class: "hint" },
+        "Every access to your records, as recorded on the chain. Emergency access is flagged.",
+      ),
+      auditErr,
+      auditBox,
+    ),
   );
 
   // ---- reads -------------------------------------------------------------------
@@ -126,7 +236,11 @@ export function initPatient(root) {
           [
             { label: "Consent", cell: (c) => shortId(c.id) },
             { label: "Grantee", cell: (c) => shortId(c.grantee) },
-            { label: "Access to", cell: (c) => (c.scope === "record" ? el("span", {}, "record ", shortId(c.record)) : c.category) },
+            {
+              label: "Access to",
+              cell: (c) =>
+                c.scope === "record" ? el("span", {}, "record ", shortId(c.record)) : c.category,
+            },
             { label: "Purpose", cell: (c) => c.purpose },
             { label: "Until", cell: (c) => fmtTime(c.expires_ms) },
             { label: "Status", cell: (c) => statusBadge(consentState(c)) },
@@ -134,7 +248,17 @@ export function initPatient(root) {
               label: "Action",
               cell: (c) =>
                 c.status === "active"
-                  ? el("button", { type: "button", class: "danger small", "data-consent": c.id, "aria-label": `Revoke consent ${c.id.slice(0, 10)} for grantee ${c.grantee.slice(0, 10)}`, onclick: (ev) => revoke(c, ev.currentTarget) }, "Revoke")
+                  ? el(
+                      "button",
+                      {
+                        type: "button",
+                        class: "danger small",
+                        "data-consent": c.id,
+                        "aria-label": `Revoke consent ${c.id.slice(0, 10)} for grantee ${c.grantee.slice(0, 10)}`,
+                        onclick: (ev) => revoke(c, ev.currentTarget),
+                      },
+                      "Revoke",
+                    )
                   : "",
             },
           ],
@@ -166,14 +290,21 @@ export function initPatient(root) {
             { label: "Author", cell: (r) => shortId(r.author) },
             { label: "Size", cell: (r) => `${r.size} B` },
             { label: "Anchored", cell: (r) => fmtTime(r.created_ms) },
-            { label: "State", cell: (r) => (r.erased ? statusBadge("erased") : statusBadge("active")) },
+            {
+              label: "State",
+              cell: (r) => (r.erased ? statusBadge("erased") : statusBadge("active")),
+            },
           ],
           records,
           { empty: "No record is anchored for you yet." },
         ),
       );
       clear(record).append(
-        ...records.filter((r) => !r.erased).map((r) => el("option", { value: r.id }, `${r.category} · ${r.fhir_type} · ${r.id.slice(0, 10)}…`)),
+        ...records
+          .filter((r) => !r.erased)
+          .map((r) =>
+            el("option", { value: r.id }, `${r.category} · ${r.fhir_type} · ${r.id.slice(0, 10)}…`),
+          ),
       );
     } catch (e) {
       showError(recordsErr, e);
@@ -193,7 +324,11 @@ export function initPatient(root) {
             { label: "Record", cell: (a) => shortId(a.record) },
             { label: "Accessor", cell: (a) => shortId(a.accessor) },
             { label: "Purpose", cell: (a) => a.purpose },
-            { label: "Emergency", cell: (a) => (a.emergency ? el("span", { class: "badge badge-bad" }, "emergency") : "no") },
+            {
+              label: "Emergency",
+              cell: (a) =>
+                a.emergency ? el("span", { class: "badge badge-bad" }, "emergency") : "no",
+            },
           ],
           items,
           { empty: "Nobody has accessed your records." },
@@ -206,12 +341,21 @@ export function initPatient(root) {
 
   async function loadGrantees() {
     try {
-      const [idents, orgs] = await Promise.all([listAll("/v1/identities", getJson, 5), listAll("/v1/organizations", getJson, 2)]);
+      const [idents, orgs] = await Promise.all([
+        listAll("/v1/identities", getJson, 5),
+        listAll("/v1/organizations", getJson, 2),
+      ]);
       const orgName = new Map(orgs.map((o) => [o.id, o.name]));
       clear(granteeList).append(
         ...idents
           .filter((i) => i.kind === "practitioner" && i.status === "active")
-          .map((i) => el("option", { value: i.id }, `practitioner · ${i.role || "—"} · ${orgName.get(i.org) ?? ""}`)),
+          .map((i) =>
+            el(
+              "option",
+              { value: i.id },
+              `practitioner · ${i.role || "—"} · ${orgName.get(i.org) ?? ""}`,
+            ),
+          ),
         ...orgs.map((o) => el("option", { value: o.id }, `organization · ${o.name}`)),
       );
     } catch {
@@ -234,13 +378,18 @@ export function initPatient(root) {
       try {
         live.textContent = "live";
         live.className = "live live-on";
-        await signedEvents(`/v1/events?patient=${me.id}`, keys, (name) => {
-          if (name === "consent") {
-            loadConsents();
-          } else if (name === "block") {
-            scheduleReload();
-          }
-        }, ctl.signal);
+        await signedEvents(
+          `/v1/events?patient=${me.id}`,
+          keys,
+          (name) => {
+            if (name === "consent") {
+              loadConsents();
+            } else if (name === "block") {
+              scheduleReload();
+            }
+          },
+          ctl.signal,
+        );
       } catch (e) {
         if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
           live.textContent = `stream refused: ${e.code}`;
@@ -265,7 +414,10 @@ export function initPatient(root) {
     const rec = records.find((r) => r.id === recId);
     const mine = rec ? rec.keys.find((k) => k.reader === me.id) : null;
     if (!mine) {
-      return { keys: [], note: "the record carries no key sealed to you: the grant carries no key" };
+      return {
+        keys: [],
+        note: "the record carries no key sealed to you: the grant carries no key",
+      };
     }
     let target;
     try {
@@ -275,11 +427,17 @@ export function initPatient(root) {
     }
     const dataKey = sealOpen(fromHex(mine.sealed_key), keys);
     if (dataKey === null) {
-      return { keys: [], note: "the record's key does not open with your key: the grant carries no key" };
+      return {
+        keys: [],
+        note: "the record's key does not open with your key: the grant carries no key",
+      };
     }
     const sealed = sealTo(fromHex(target.box_pk, 32), dataKey);
     wipe(dataKey);
-    return { keys: [{ reader: granteeId, sealed_key: toHex(sealed) }], note: "the record's key is sealed to the grantee" };
+    return {
+      keys: [{ reader: granteeId, sealed_key: toHex(sealed) }],
+      note: "the record's key is sealed to the grantee",
+    };
   }
 
   async function grant() {
@@ -315,7 +473,18 @@ export function initPatient(root) {
         expires_ms: expiresMs,
         keys: sealed.keys,
       });
-      showNote(grantMsg, el("span", {}, "Consent granted in block ", String(res.height), " ", resultBadge(res.result), sealed.note ? `; ${sealed.note}` : ""));
+      showNote(
+        grantMsg,
+        el(
+          "span",
+          {},
+          "Consent granted in block ",
+          String(res.height),
+          " ",
+          resultBadge(res.result),
+          sealed.note ? `; ${sealed.note}` : "",
+        ),
+      );
       await loadConsents();
     } catch (e) {
       showError(grantErr, e);
@@ -331,7 +500,17 @@ export function initPatient(root) {
     btn.textContent = "Revoking…";
     try {
       const res = await submitCall(keys, "consent", "revoke", { consent: c.id });
-      showNote(grantMsg, el("span", {}, "Consent revoked in block ", String(res.height), " ", resultBadge(res.result)));
+      showNote(
+        grantMsg,
+        el(
+          "span",
+          {},
+          "Consent revoked in block ",
+          String(res.height),
+          " ",
+          resultBadge(res.result),
+        ),
+      );
       await loadConsents();
     } catch (e) {
       showError(grantErr, e);

@@ -87,13 +87,25 @@ export function fmtAgo(ms, now = Date.now()) {
  * list shows `empty`. onRow(row) makes rows clickable (and keyboard
  * reachable).
  */
-export function table(columns, rows, { empty = "Nothing yet.", onRow = null, caption = null } = {}) {
+export function table(
+  columns,
+  rows,
+  { empty = "Nothing yet.", onRow = null, caption = null } = {},
+) {
   if (rows.length === 0) {
     return el("p", { class: "empty" }, empty);
   }
-  const head = el("tr", {}, columns.map((c) => el("th", { scope: "col" }, c.label)));
+  const head = el(
+    "tr",
+    {},
+    columns.map((c) => el("th", { scope: "col" }, c.label)),
+  );
   const body = rows.map((r) => {
-    const tr = el("tr", {}, columns.map((c) => el("td", { "data-label": c.label }, c.cell(r))));
+    const tr = el(
+      "tr",
+      {},
+      columns.map((c) => el("td", { "data-label": c.label }, c.cell(r))),
+    );
     if (onRow) {
       tr.classList.add("clickable");
       tr.tabIndex = 0;
@@ -110,7 +122,13 @@ export function table(columns, rows, { empty = "Nothing yet.", onRow = null, cap
   return el(
     "div",
     { class: "table-wrap" },
-    el("table", {}, caption ? el("caption", {}, caption) : null, el("thead", {}, head), el("tbody", {}, body)),
+    el(
+      "table",
+      {},
+      caption ? el("caption", {}, caption) : null,
+      el("thead", {}, head),
+      el("tbody", {}, body),
+    ),
   );
 }
 
@@ -172,6 +190,11 @@ export function resultBadge(code) {
 }
 
 export function statusBadge(text) {
-  const cls = text === "active" ? "badge-ok" : text === "revoked" || text === "expired" ? "badge-bad" : "badge-wait";
+  const cls =
+    text === "active"
+      ? "badge-ok"
+      : text === "revoked" || text === "expired"
+        ? "badge-bad"
+        : "badge-wait";
   return el("span", { class: `badge ${cls}` }, text);
 }
