@@ -31,11 +31,6 @@ export function fromHex(hex, len) {
   return out;
 }
 
-/** Whether s is exactly 64 hex digits: an id, a hash or a public key. */
-export function isHex32(s) {
-  return typeof s === "string" && /^[0-9a-fA-F]{64}$/.test(s);
-}
-
 export function concat(...parts) {
   let n = 0;
   for (const p of parts) {
