@@ -6,8 +6,9 @@ sample consortium through the `medchain` CLI exactly as an operator would:
 two hospitals and a regulator found the chain; a pharmacy, a manufacturer,
 a distributor and an insurer are admitted by governance vote; hospitals
 register doctors and enrol patients; patients grant consents; doctors
-anchor encrypted records. Then it prints the API URL and commands to try,
-and stops the network on Ctrl-C.
+anchor encrypted records. Then it prints the portal's and the API's URLs,
+the keystores to open in the portal, commands to try, and stops the
+network on Ctrl-C.
 
 Everything here is synthetic: no real person's data.
 """
@@ -34,6 +35,9 @@ FHIR_TYPES = {"cardiology": "Observation", "lab": "DiagnosticReport", "imaging":
               "general": "DocumentReference"}
 N_PATIENTS = 50
 N_DOCTORS = 6
+# patient-00's keystore is protected, to show the portal's passphrase prompt
+# (a demo value, printed below; every other sample keystore is unprotected).
+PORTAL_PASSPHRASE = "demo-patient"
 
 
 class Demo:
@@ -45,19 +49,28 @@ class Demo:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
 
-    def run(self, *argv, check=True):
-        p = subprocess.run([self.bin, *argv], capture_output=True, text=True)
+    def run(self, *argv, check=True, env=None):
+        p = subprocess.run([self.bin, *argv], capture_output=True, text=True, env=env)
         if check and p.returncode != 0:
             sys.exit(f"demo: medchain {' '.join(argv[:3])} failed: {p.stderr.strip()}")
         return p
 
-    def keygen(self, name):
+    def keygen(self, name, passphrase=None):
+        """A keystore in people/: unprotected, or protected with Argon2id."""
         path = os.path.join(self.keys, f"{name}.key")
-        info = json.loads(self.run("keygen", "--out", path, "--no-passphrase", "--json").stdout)
-        return dict(info, file=path)
+        if passphrase is None:
+            out = self.run("keygen", "--out", path, "--no-passphrase", "--json").stdout
+        else:
+            env = dict(os.environ, MEDCHAIN_PASSPHRASE=passphrase)
+            out = self.run("keygen", "--out", path, "--json", env=env).stdout
+        return dict(json.loads(out), file=path)
 
     def tx(self, key, call, *kv):
-        p = self.run("tx", "--node", self.url, "--key", key, "--json", call, *kv, check=False)
+        # The one protected sample keystore opens with the demo passphrase;
+        # unprotected keystores ignore it.
+        env = dict(os.environ, MEDCHAIN_PASSPHRASE=PORTAL_PASSPHRASE)
+        p = self.run("tx", "--node", self.url, "--key", key, "--json", call, *kv, check=False,
+                     env=env)
         if p.returncode != 0:
             sys.exit(f"demo: {call} failed: {p.stderr.strip()}")
         return json.loads(p.stdout)
@@ -119,7 +132,7 @@ def doctors(d):
 def patients(d, docs):
     far = int(time.time() * 1000) + 365 * 24 * 3600 * 1000
     for i in range(N_PATIENTS):
-        key = d.keygen(f"patient-{i:02d}")
+        key = d.keygen(f"patient-{i:02d}", PORTAL_PASSPHRASE if i == 0 else None)
         with open(key["file"][:-len(".key")] + ".id", "w") as f:
             f.write(key["id"] + "\n")  # for the signed read the demo suggests
         doc, hosp = docs[i % len(docs)]
@@ -137,6 +150,19 @@ def patients(d, docs):
              f"content_hash={hashlib.blake2b(ciphertext, digest_size=32).hexdigest()}",
              f"size={len(ciphertext)}", f"keys={keys}")
         progress(i + 1, N_PATIENTS, "patients, consents, records")
+
+
+def portal_help(d):
+    """Which keystores to open in the portal's patient and doctor views."""
+    people = os.path.relpath(d.keys)
+    pk = os.path.join(people, "patient-00.key")
+    if not os.path.exists(pk):
+        return
+    print("\nIn the portal (keys stay in the browser; open a keystore file from disk):")
+    print(f"  Patient view: {pk}  passphrase: {PORTAL_PASSPHRASE}")
+    print(f"                (or {os.path.join(people, 'patient-01.key')} and the others, no passphrase)")
+    print(f"  Doctor view:  {os.path.join(people, 'doctor-0.key')}  (no passphrase; patient-00's"
+          " doctor)")
 
 
 def main():
@@ -176,9 +202,10 @@ def main():
         orgs = d.get("/v1/organizations?limit=100")["items"]
         print(f"\nmedchain demo is up: chain {st['chain_id']}, height {st['height']}, "
               f"{len(orgs)} organizations.")
+        print(f"  portal      {d.url}/")
         print(f"  API         {d.url}/v1/status")
         print(f"  metrics     {d.url}/metrics")
-        print("  the web portal arrives with the front-door issue; until then use the API/CLI.")
+        portal_help(d)
         print("\nTry:")
         print(f"  build/medchain query --node {d.url} status")
         print(f"  build/medchain query --node {d.url} /v1/organizations")
@@ -190,7 +217,8 @@ def main():
             pid = open(idf).read().strip() if os.path.exists(idf) else "PATIENT_ID"
             print("  # a patient's data answers signed reads only: sign as the patient")
             key = os.path.relpath(pk)
-            print(f"  build/medchain query --node {d.url} --key {key} consents --patient {pid}")
+            print(f"  MEDCHAIN_PASSPHRASE={PORTAL_PASSPHRASE} build/medchain query --node {d.url} "
+                  f"--key {key} consents --patient {pid}")
         print(f"  build/medchain testnet status --dir {a.dir}/net")
         print(f"  build/medchain verify --home {a.dir}/net/node0   (after Ctrl-C)")
         if a.no_wait:

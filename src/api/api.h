@@ -3,7 +3,9 @@
  * includes <microhttpd.h>, <curl/curl.h> and <jansson.h>.
  *
  * Server (libmicrohttpd, a thread per connection so that ?wait=commit can
- * block): the /v1 routes listed in docs/api.md. Every error is
+ * block): the /v1 routes listed in docs/api.md, and the web portal's files
+ * under "/" from the directory named by the environment's MEDCHAIN_WEB_DIR,
+ * else the one the build installs them in. Every error is
  *   {"error": {"code": "STABLE_CODE", "message": "a sentence"}}
  * with the status from err_http_status(). Limits: body LIM_HTTP_BODY_MAX,
  * headers LIM_HTTP_HEADER_MAX, connections LIM_HTTP_CONNECTIONS_MAX, JSON

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <sys/types.h> /* ssize_t */
 
 /* ---- the router ------------------------------------------------------------ */
@@ -35,15 +36,33 @@ struct api_request {
   /* GET /v1/events: the server's event hub, and the subscription the
    * handler opens for the server to stream from (NULL: no streaming). */
   struct api_stream *stream;
+  /* The portal's files (static.c): the web directory, or NULL when the
+   * server has none (then "/" and "/assets/..." match no route). */
+  const char *web_dir;
+  const char *if_none_match; /* If-None-Match header, or NULL */
 };
 
-/* The answer: status, a malloc'd body and a static content type. */
+/* ETag text of a static file: quotes and three hex numbers. */
+#define API_ETAG_MAX 64
+
+/* A portal file as an answer (static.c). */
+struct api_file {
+  bool portal; /* a portal answer: the server adds API_PORTAL_CSP, no-cache, etag */
+  bool open;   /* fd is an open regular file of len bytes: the body to send */
+  int fd;
+  uint64_t len;
+  char etag[API_ETAG_MAX]; /* "" when none */
+};
+
+/* The answer: status, a malloc'd body and a static content type; for a
+ * portal file the body is "" and file.fd holds the bytes to send. */
 struct api_reply {
   int status;
   char *body; /* NUL-terminated, owned by the reply */
   size_t len;
   const char *content_type;
-  const char *route; /* matched route pattern (static), or "unmatched" */
+  const char *route;    /* matched route pattern (static), or "unmatched" */
+  struct api_file file; /* file.open: owned by the reply until the server takes it */
 };
 
 struct api_metrics;
@@ -55,6 +74,7 @@ struct api_metrics;
  * /v1/txs?wait=commit. */
 void api_route(struct node *n, struct api_metrics *m, const struct api_request *req,
                struct api_reply *out);
+/* Frees the body and closes a file the server did not take. */
 void api_reply_free(struct api_reply *r);
 
 /* ---- request counters ------------------------------------------------------ */
@@ -143,6 +163,8 @@ struct api_ctx {
   char *text; /* malloc'd */
   size_t text_len;
   const char *content_type;
+  const char *message;  /* static text replacing the error's err_str(), or NULL */
+  struct api_file file; /* a portal file (static.c) */
 };
 typedef int (*api_handler_fn)(struct api_ctx *c);
 
@@ -219,6 +241,44 @@ int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 int api_h_key_get(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
+
+/* ---- the portal's files (static.c) ------------------------------------------- */
+
+/* A request path's longest form, its deepest nesting below /assets/ and its
+ * longest segment: the portal's own names are far shorter. */
+#define API_STATIC_PATH_MAX 256
+#define API_STATIC_DEPTH_MAX 8
+#define API_STATIC_SEGMENT_MAX 64
+
+/* The Content-Security-Policy of every portal answer: scripts, styles,
+ * images and connections from the node itself only, no inline script or
+ * style, no plugins, no framing. 'wasm-unsafe-eval' lets the page compile
+ * libsodium's WebAssembly; it allows no JavaScript eval. */
+#define API_PORTAL_CSP                                                                             \
+  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "                   \
+  "img-src 'self'; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "     \
+  "frame-ancestors 'none'"
+
+/* Maps a request path to a file below the web directory: "/" to
+ * "index.html", "/assets/NAME..." to "assets/NAME..." (see static.c for
+ * the grammar). rel gets the relative path (cap bytes, NUL included).
+ * Returns OK, ERR_ROUTE when path is not a portal path at all, or
+ * ERR_BAD_REQUEST when it is one but malformed (traversal, escapes, ...).
+ * Pure: no file system access. */
+int api_static_path(char *rel, size_t cap, const char *path) MUST_CHECK;
+/* The Content-Type for rel's extension, or NULL when not served. Static. */
+const char *api_static_type(const char *rel);
+/* Opens web_dir/rel for reading, one segment at a time without following
+ * any symbolic link; *st gets its status. OK with *fd open (the caller
+ * closes it), or ERR_NOT_FOUND: missing, a link, not a regular file, or
+ * over LIM_HTTP_FILE_MAX bytes. Does not block on FIFOs. */
+int api_static_open(int *fd, struct stat *st, const char *web_dir, const char *rel) MUST_CHECK;
+/* The ETag of a file with status st, into out. */
+void api_static_etag(char out[API_ETAG_MAX], const struct stat *st);
+/* Whether an If-None-Match header value names etag (or is "*"). */
+bool api_static_etag_match(const char *if_none_match, const char *etag);
+/* GET and HEAD of a portal path (req->web_dir set). */
+int api_h_static(struct api_ctx *c) MUST_CHECK;
 
 /* ---- server-sent events (events.c) ------------------------------------------- */
 

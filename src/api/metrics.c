@@ -21,8 +21,8 @@
 #include <stdlib.h>
 
 /* The statuses the API answers with; slot 0 is "other". */
-static const int statuses[] = {0,   200, 202, 400, 401, 403, 404, 405, 409,
-                               410, 413, 422, 431, 500, 503, 504, 507};
+static const int statuses[] = {0,   200, 202, 304, 400, 401, 403, 404, 405,
+                               409, 410, 413, 422, 431, 500, 503, 504, 507};
 _Static_assert(ARRAY_LEN(statuses) <= API_STATUS_SLOTS, "one counter per status");
 
 void api_metrics_init(struct api_metrics *m) {

@@ -12,6 +12,11 @@
  * most API_QUERY_MAX parameters; a repeated parameter is a bad request
  * rather than a guess at which one was meant.
  *
+ * A path no route matches may still be one of the portal's files ("/" and
+ * "/assets/..."), when the server has a web directory: static.c checks it
+ * and answers it, counted under the route "static". A path that matches a
+ * route is never looked up as a file.
+ *
  * Order of checks: route, method, body size, query, then the handler (which
  * checks its parameters before it asks the node for anything). Every answer
  * is counted by route pattern and status, and logged at debug level with
@@ -22,6 +27,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct route {
   const char *method;
@@ -62,14 +68,23 @@ static const struct route routes[] = {
     {"GET", "/v1/audit/{id}", api_h_entity_get, ENTITY(CTR_AUDIT)},
 };
 
+/* The portal's files: not in the table above, which is the API (and what
+ * docs/openapi.json must describe). */
+static const struct route static_route = {"GET", "static", api_h_static, NULL};
+
 #define ROUTE_UNMATCHED ARRAY_LEN(routes)
-_Static_assert(ARRAY_LEN(routes) + 1 <= API_ROUTE_SLOTS, "one counter slot per route + unmatched");
+#define ROUTE_STATIC (ARRAY_LEN(routes) + 1)
+_Static_assert(ARRAY_LEN(routes) + 2 <= API_ROUTE_SLOTS,
+               "one counter slot per route, unmatched and static");
 
 const char *api_route_pattern(size_t slot) {
   if (slot < ARRAY_LEN(routes)) {
     return routes[slot].pattern;
   }
-  return slot == ROUTE_UNMATCHED ? "unmatched" : NULL;
+  if (slot == ROUTE_UNMATCHED) {
+    return "unmatched";
+  }
+  return slot == ROUTE_STATIC ? static_route.pattern : NULL;
 }
 
 /* ---- matching --------------------------------------------------------------- */
@@ -111,8 +126,21 @@ static bool method_allows(const char *route_method, const char *method) {
   return strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0;
 }
 
-/* Finds the route: *slot gets its index, or ROUTE_UNMATCHED. Returns OK,
- * ERR_ROUTE or ERR_METHOD (the path exists under another method). */
+/* A path no route has: a portal file when the server has a web directory
+ * and the path is "/" or under "/assets/" (malformed or not: static.c
+ * answers). OK, ERR_ROUTE or ERR_METHOD. */
+static int route_find_static(const struct api_request *req, size_t *slot) {
+  char rel[API_STATIC_PATH_MAX + 1];
+  if (req->web_dir == NULL || api_static_path(rel, sizeof(rel), req->path) == ERR_ROUTE) {
+    return ERR_ROUTE;
+  }
+  *slot = ROUTE_STATIC;
+  return method_allows(static_route.method, req->method) ? OK : ERR_METHOD;
+}
+
+/* Finds the route: *slot gets its index, ROUTE_STATIC or ROUTE_UNMATCHED.
+ * Returns OK, ERR_ROUTE or ERR_METHOD (the path exists under another
+ * method). */
 static int route_find(const struct api_request *req, size_t *slot, const char **param,
                       size_t *param_len) {
   bool path_known = false;
@@ -134,7 +162,7 @@ static int route_find(const struct api_request *req, size_t *slot, const char **
       *slot = i; /* count a 405 under the pattern the path named */
     }
   }
-  return path_known ? ERR_METHOD : ERR_ROUTE;
+  return path_known ? ERR_METHOD : route_find_static(req, slot);
 }
 
 /* ---- query strings ---------------------------------------------------------- */
@@ -296,9 +324,15 @@ static void reply_json(struct api_reply *out, int status, json_t *body) {
   out->content_type = "application/json";
 }
 
-/* An error body, with the handler's extra fields (hash, height, ...). */
-static void reply_error(struct api_reply *out, int err, json_t *extra) {
+/* An error body, with the handler's extra fields (hash, height, ...) and
+ * its own message when it has one. */
+static void reply_error(struct api_reply *out, int err, json_t *extra, const char *message) {
   json_t *body = api_error_json(err);
+  if (body != NULL && message != NULL &&
+      json_object_set_new(json_object_get(body, "error"), "message", json_string(message)) != 0) {
+    json_decref(body);
+    body = NULL;
+  }
   if (body != NULL && json_is_object(extra) && json_object_update_missing(body, extra) != 0) {
     json_decref(body);
     body = NULL;
@@ -307,9 +341,26 @@ static void reply_error(struct api_reply *out, int err, json_t *extra) {
   json_decref(body);
 }
 
+/* A portal answer: an empty body, and the file (moved into out) when the
+ * handler opened one. */
+static void reply_file(struct api_reply *out, struct api_ctx *c) {
+  out->body = strdup("");
+  if (out->body == NULL) {
+    reply_error(out, ERR_NOMEM, NULL, NULL);
+    return;
+  }
+  out->status = c->status;
+  out->len = 0;
+  out->content_type = c->content_type;
+  out->file = c->file;
+  c->file.open = false;
+}
+
 static void reply_from_ctx(struct api_reply *out, int rc, struct api_ctx *c) {
   if (rc != OK) {
-    reply_error(out, rc, c->json);
+    reply_error(out, rc, c->json, c->message);
+  } else if (c->file.portal) {
+    reply_file(out, c);
   } else if (c->text != NULL) {
     out->status = c->status;
     out->body = c->text;
@@ -319,7 +370,7 @@ static void reply_from_ctx(struct api_reply *out, int rc, struct api_ctx *c) {
   } else if (c->json != NULL) {
     reply_json(out, c->status, c->json);
   } else {
-    reply_error(out, ERR_INTERNAL, NULL);
+    reply_error(out, ERR_INTERNAL, NULL, NULL);
   }
 }
 
@@ -330,6 +381,10 @@ void api_reply_free(struct api_reply *r) {
   free(r->body);
   r->body = NULL;
   r->len = 0;
+  if (r->file.open) {
+    close(r->file.fd);
+    r->file.open = false;
+  }
 }
 
 /* ---- dispatch --------------------------------------------------------------- */
@@ -383,16 +438,19 @@ void api_route(struct node *n, struct api_metrics *m, const struct api_request *
     c->metrics = m;
     c->req = req;
     c->status = 200;
-    rc = dispatch(c, &routes[slot], param, param_len);
+    rc = dispatch(c, slot == ROUTE_STATIC ? &static_route : &routes[slot], param, param_len);
   }
   if (c != NULL) {
     reply_from_ctx(out, rc, c);
+    if (c->file.open) {
+      close(c->file.fd); /* not handed over: the answer is an error */
+    }
     json_decref(c->json);
     free(c->text);
     free(c->query.buf);
     free(c);
   } else {
-    reply_error(out, rc, NULL);
+    reply_error(out, rc, NULL, NULL);
   }
   out->route = api_route_pattern(slot);
   if (m != NULL) {

@@ -17,6 +17,13 @@
  * callback, which libmicrohttpd calls for every request the URI callback
  * saw, however it ended.
  *
+ * The portal's files (static.c) come from the web directory: the
+ * environment's MEDCHAIN_WEB_DIR when set, else the build's own output
+ * (MEDCHAIN_WEB_DIR, compiled in). A file answer is sent from its open
+ * descriptor, with the portal's Content-Security-Policy and a validator
+ * instead of no-store. Every answer carries X-Content-Type-Options:
+ * nosniff.
+ *
  * GET /v1/events streams: the handler subscribes to the event hub
  * (events.c) and this file answers with a callback response whose reader
  * blocks at most API_EVENTS_WAIT_MS per call. Stopping ends every stream
@@ -33,6 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef MEDCHAIN_WEB_DIR
+#define MEDCHAIN_WEB_DIR "web"
+#endif
 
 #define CONN_TIMEOUT_S 30u
 /* A chunked body past the limit is drained this far, then cut off. */
@@ -43,6 +55,7 @@ struct api_server {
   struct node *node;
   struct api_metrics metrics;
   struct api_events *events; /* NULL: /v1/events answers UNAVAILABLE */
+  char *web_dir;             /* the portal's files */
 };
 
 struct conn_req {
@@ -126,11 +139,41 @@ static void body_take(struct conn_req *r, const char *data, size_t n) {
 
 /* ---- answers ------------------------------------------------------------------- */
 
+/* The headers of every answer but an event stream: its type, caching, and
+ * for the portal its policy and validator. */
+static enum MHD_Result add_headers(struct MHD_Response *resp, const struct api_reply *rep) {
+  const struct api_file *f = &rep->file;
+  enum MHD_Result ok =
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+  if (ok == MHD_YES) {
+    ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                 f->portal ? "no-cache" : "no-store");
+  }
+  if (ok == MHD_YES) {
+    ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  }
+  if (ok == MHD_YES && f->portal) {
+    ok = MHD_add_response_header(resp, "Content-Security-Policy", API_PORTAL_CSP);
+  }
+  if (ok == MHD_YES && f->portal) {
+    ok = MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  }
+  if (ok == MHD_YES && f->etag[0] != '\0') {
+    ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, f->etag);
+  }
+  return ok;
+}
+
 static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct api_reply *rep) {
   static const char nomem[] =
       "{\"error\":{\"code\":\"OUT_OF_MEMORY\",\"message\":\"out of memory\"}}\n";
   struct MHD_Response *resp = NULL;
-  if (rep->body != NULL) {
+  if (rep->file.open) {
+    resp = MHD_create_response_from_fd64(rep->file.len, rep->file.fd);
+    if (resp != NULL) {
+      rep->file.open = false; /* the response closes it */
+    }
+  } else if (rep->body != NULL) {
     resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
     if (resp != NULL) {
       rep->body = NULL; /* the response frees it */
@@ -139,6 +182,8 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct api_reply
   if (resp == NULL) {
     rep->status = err_http_status(ERR_NOMEM);
     rep->content_type = "application/json";
+    api_reply_free(rep); /* closes a file the response could not take */
+    memset(&rep->file, 0, sizeof(rep->file));
     resp =
         MHD_create_response_from_buffer(sizeof(nomem) - 1, (void *)nomem, MHD_RESPMEM_PERSISTENT);
   }
@@ -146,11 +191,7 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct api_reply
   if (resp == NULL) {
     return MHD_NO;
   }
-  enum MHD_Result ok =
-      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
-  if (ok == MHD_YES) {
-    ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  }
+  enum MHD_Result ok = add_headers(resp, rep);
   if (ok == MHD_YES) {
     ok = MHD_queue_response(conn, (unsigned int)rep->status, resp);
   }
@@ -215,6 +256,9 @@ static enum MHD_Result queue_stream(struct MHD_Connection *conn, struct api_repl
     ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   }
   if (ok == MHD_YES) {
+    ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  }
+  if (ok == MHD_YES) {
     ok = MHD_queue_response(conn, MHD_HTTP_OK, resp);
   }
   MHD_destroy_response(resp);
@@ -240,6 +284,9 @@ static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *conn,
       .auth_timestamp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Timestamp"),
       .auth_nonce = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Nonce"),
       .auth_signature = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Signature"),
+      .web_dir = s->web_dir,
+      .if_none_match =
+          MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
   };
   struct api_stream stream = {.hub = s->events};
   req.stream = &stream;
@@ -280,6 +327,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
+/* The portal's directory: MEDCHAIN_WEB_DIR from the environment, else the
+ * one the build installed the portal in. A directory without index.html
+ * still starts the server: its portal paths answer NOT_FOUND. */
+static char *server_web_dir(void) {
+  const char *env = getenv("MEDCHAIN_WEB_DIR");
+  const char *dir = env != NULL && env[0] != '\0' ? env : MEDCHAIN_WEB_DIR;
+  struct stat st;
+  int fd = -1;
+  if (api_static_open(&fd, &st, dir, "index.html") == OK) {
+    close(fd);
+  } else {
+    base_log(BASE_LOG_WARN, "api", "no portal in %s: / answers NOT_FOUND", dir);
+  }
+  return strdup(dir);
+}
+
 /* The event hub and its commit hook. Without them /v1/events answers
  * UNAVAILABLE and everything else works. */
 static void server_events_start(struct api_server *s) {
@@ -311,6 +374,11 @@ int api_server_start(struct api_server **out, struct node *n, const char *host, 
     return ERR_NOMEM;
   }
   s->node = n;
+  s->web_dir = server_web_dir();
+  if (s->web_dir == NULL) {
+    free(s);
+    return ERR_NOMEM;
+  }
   api_metrics_init(&s->metrics);
   server_events_start(s);
   s->daemon = MHD_start_daemon(
@@ -323,6 +391,7 @@ int api_server_start(struct api_server **out, struct node *n, const char *host, 
       MHD_OPTION_END);
   if (s->daemon == NULL) {
     base_log(BASE_LOG_ERROR, "api", "cannot listen on %s:%u", host, (unsigned)port);
+    free(s->web_dir);
     free(s); /* the hub stays: the node's hook points at it */
     return ERR_IO;
   }
@@ -344,5 +413,6 @@ void api_server_stop(struct api_server *s) {
   api_events_stop(s->events); /* streams end, their threads can be joined */
   MHD_stop_daemon(s->daemon);
   api_events_destroy(s->events);
+  free(s->web_dir);
   free(s);
 }

@@ -63,6 +63,9 @@
 #define LIM_PAGE_MAX 100
 /* Concurrent HTTP connections per node. */
 #define LIM_HTTP_CONNECTIONS_MAX 1024
+/* One file of the web portal served by the node: its largest, the
+ * cryptographic library, is under 1 MiB. A larger file is not served. */
+#define LIM_HTTP_FILE_MAX (4u * 1024u * 1024u)
 
 /* Signed reads (docs/api.md, "Signed requests"): a request's timestamp may
  * differ from the node's clock by this much either way. Nodes and clients
