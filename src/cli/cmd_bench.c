@@ -26,7 +26,9 @@
  *     verifies each transaction once: bound_tx_per_s = verify_per_s / nodes.
  * Then the node is stopped (SIGTERM) and the directory removed unless --keep.
  *
- * Only --nodes 1 runs for now: more nodes need the consensus issue.
+ * With --nodes N every node of the testnet runs on this machine as a
+ * validator; client i submits to node i mod N, so every node admits and
+ * gossips its share, and every transaction is verified once per node.
  */
 #include "cli/cli_internal.h"
 
@@ -72,6 +74,9 @@ struct cli_bench {
   char home[NODE_PATH_MAX];
   char url[96];
   pid_t pid;
+  char urls[CLI_NODES_MAX][96];
+  char homes[CLI_NODES_MAX][NODE_PATH_MAX];
+  pid_t pids[CLI_NODES_MAX];
   struct cry_keys *admin;
   struct hash32 admin_id;
   struct cry_keys **patients; /* o.clients */
@@ -110,8 +115,8 @@ static int cli_bench_parse(struct cli_bench_opts *o, int argc, char **argv) {
       OK) {
     return cli_usage("bench", "%s", err);
   }
-  if (o->nodes != 1) {
-    return cli_usage("bench", "only --nodes 1 is supported: multi-node consensus is not built yet");
+  if (o->nodes < 1 || o->nodes > CLI_NODES_MAX) {
+    return cli_usage("bench", "--nodes must be between 1 and %d", CLI_NODES_MAX);
   }
   if (o->clients < 1 || o->clients > CLI_BENCH_CLIENTS_MAX) {
     return cli_usage("bench", "--clients must be between 1 and %d", CLI_BENCH_CLIENTS_MAX);
@@ -154,6 +159,7 @@ static int cli_bench_net(struct cli_bench *b) {
   }
   cli_testnet_spec_defaults(spec, b->dir);
   snprintf(spec->chain_id, sizeof(spec->chain_id), "%s", CLI_BENCH_CHAIN_ID);
+  spec->nodes = (uint32_t)b->o.nodes;
   int rc = cli_free_port(&spec->base_port);
   if (rc != OK) {
     (void)cli_report(rc, "no free loopback port");
@@ -163,9 +169,13 @@ static int cli_bench_net(struct cli_bench *b) {
   if (rc != OK) {
     goto fail;
   }
-  cli_api_url(b->url, sizeof(b->url), "127.0.0.1", (uint16_t)spec->base_port);
+  for (uint32_t i = 0; i < spec->nodes && rc == OK; i++) {
+    cli_api_url(b->urls[i], sizeof(b->urls[i]), "127.0.0.1", (uint16_t)(spec->base_port + 10u * i));
+    rc = cli_testnet_home(b->homes[i], sizeof(b->homes[i]), spec->dir, i);
+  }
+  memcpy(b->url, b->urls[0], sizeof b->url);
+  memcpy(b->home, b->homes[0], sizeof b->home);
   char key[NODE_PATH_MAX + 64];
-  rc = cli_testnet_home(b->home, sizeof(b->home), spec->dir, 0);
   if (rc == OK) {
     rc = cli_testnet_admin_key(key, sizeof(key), spec->dir, spec->orgs[0].name);
   }
@@ -190,22 +200,38 @@ static int cli_bench_start_node(struct cli_bench *b) {
   if (rc != OK) {
     return cli_report(rc, "cannot find this executable's path");
   }
-  rc = cli_node_spawn(exe, b->home, false, &b->pid);
-  if (rc != OK) {
-    return cli_report(rc, "could not start the node");
-  }
-  rc = cli_node_wait_up(b->url, b->pid, CLI_BENCH_UP_TIMEOUT_MS);
-  if (rc != OK) {
-    char log[NODE_PATH_MAX + 16];
-    if (rc == ERR_UNAVAILABLE) {
-      b->pid = 0; /* exited and reaped */
-    }
-    (void)cli_report(rc, "the node did not come up at %s", b->url);
-    if (cli_path(log, sizeof(log), b->home, "node.log") == OK) {
-      cli_log_tail(log, 15);
+  for (uint64_t i = 0; i < b->o.nodes; i++) {
+    rc = cli_node_spawn(exe, b->homes[i], false, &b->pids[i]);
+    if (rc != OK) {
+      return cli_report(rc, "could not start node %llu", (unsigned long long)i);
     }
   }
-  return rc;
+  b->pid = b->pids[0];
+  for (uint64_t i = 0; i < b->o.nodes; i++) {
+    rc = cli_node_wait_up(b->urls[i], b->pids[i], CLI_BENCH_UP_TIMEOUT_MS);
+    if (rc != OK) {
+      char log[NODE_PATH_MAX + 16];
+      if (rc == ERR_UNAVAILABLE) {
+        b->pids[i] = 0; /* exited and reaped */
+      }
+      (void)cli_report(rc, "the node did not come up at %s", b->urls[i]);
+      if (cli_path(log, sizeof(log), b->homes[i], "node.log") == OK) {
+        cli_log_tail(log, 15);
+      }
+      return rc;
+    }
+  }
+  return OK;
+}
+
+static void cli_bench_stop_nodes(struct cli_bench *b) {
+  for (uint64_t i = 0; i < b->o.nodes; i++) {
+    if (b->pids[i] > 0) {
+      (void)cli_pid_stop(b->pids[i], 10000);
+      b->pids[i] = 0;
+    }
+  }
+  b->pid = 0;
 }
 
 /* ---- patients ----------------------------------------------------------------- */
@@ -505,7 +531,7 @@ static int cli_bench_timed(struct cli_bench *b) {
   size_t started = 0;
   int rc = OK;
   for (size_t i = 0; i < nc && rc == OK; i++) {
-    rc = api_client_create(&b->clients[i].http, b->url);
+    rc = api_client_create(&b->clients[i].http, b->urls[i % b->o.nodes]);
   }
   for (size_t i = 0; i < nc && rc == OK; i++) {
     rc = pthread_create(&b->clients[i].thread, NULL, cli_bench_worker, &b->clients[i]) == 0
@@ -633,9 +659,11 @@ static int cli_bench_run(struct cli_bench *b) {
   }
   api_client_destroy(c);
   b->blocks = h1 > h0 ? h1 - h0 : 0;
-  b->rss_kb = cli_proc_peak_rss_kb(b->pid);
-  (void)cli_pid_stop(b->pid, 10000);
-  b->pid = 0;
+  for (uint64_t i = 0; i < b->o.nodes; i++) {
+    uint64_t kb = cli_proc_peak_rss_kb(b->pids[i]);
+    b->rss_kb = kb > b->rss_kb ? kb : b->rss_kb;
+  }
+  cli_bench_stop_nodes(b);
   if (rc == OK) {
     b->cores = sysconf(_SC_NPROCESSORS_ONLN);
     b->cores = b->cores < 1 ? 1 : b->cores;
@@ -645,9 +673,7 @@ static int cli_bench_run(struct cli_bench *b) {
 }
 
 static void cli_bench_cleanup(struct cli_bench *b) {
-  if (b->pid > 0) {
-    (void)cli_pid_stop(b->pid, 10000);
-  }
+  cli_bench_stop_nodes(b);
   for (size_t i = 0; b->txs != NULL && i < b->o.txs; i++) {
     free((void *)(uintptr_t)b->txs[i].ptr);
   }

@@ -159,7 +159,8 @@ static int cli_testnet_validators(const struct cli_testnet_spec *spec, struct le
 }
 
 /* Writes genesis.bin and config into every node home. */
-static int cli_testnet_homes_write(const struct cli_testnet_spec *spec, const uint8_t *gen,
+static int cli_testnet_homes_write(const struct cli_testnet_spec *spec,
+                                   const struct ledger_genesis *g, const uint8_t *gen,
                                    size_t gen_len) {
   for (uint32_t i = 0; i < spec->nodes; i++) {
     struct node_config cfg;
@@ -178,6 +179,16 @@ static int cli_testnet_homes_write(const struct cli_testnet_spec *spec, const ui
       snprintf(cfg.api_host, sizeof(cfg.api_host), "%s", "127.0.0.1");
       cfg.api_port = (uint16_t)(spec->base_port + 10u * i);
       cfg.p2p_port = (uint16_t)(spec->base_port + 10u * i + 1u);
+      /* Every other validator, on its p2p port. */
+      for (uint32_t j = 0; j < spec->nodes; j++) {
+        if (j == i) {
+          continue;
+        }
+        struct node_peer *pe = &cfg.peers[cfg.npeers++];
+        pe->pk = g->validators[j].pk;
+        snprintf(pe->host, sizeof(pe->host), "%s", "127.0.0.1");
+        pe->port = (uint16_t)(spec->base_port + 10u * j + 1u);
+      }
       rc = node_config_write(&cfg);
     }
     if (rc != OK) {
@@ -288,7 +299,7 @@ static int cli_testnet_genesis_write(const struct cli_testnet_spec *spec,
     (void)cli_fail(rc, "could not encode the genesis");
     goto fail;
   }
-  rc = cli_testnet_homes_write(spec, buf, len);
+  rc = cli_testnet_homes_write(spec, g, buf, len);
   if (rc != OK) {
     goto fail;
   }
@@ -424,16 +435,6 @@ static int cli_testnet_init_cmd(int argc, char **argv) {
   if (strlen(dir) >= NODE_PATH_MAX - 64 || nodes > CLI_NODES_MAX || base_port > 65535) {
     return cli_usage("testnet", "--dir too long, --nodes above %d or --base-port above 65535",
                      CLI_NODES_MAX);
-  }
-  /* Until BFT consensus lands, a node commits alone only when it holds more
-   * than two thirds of the voting power: a network of several validators
-   * could not commit a single block. Refuse it here rather than write a
-   * network that cannot start. */
-  if (nodes > 1) {
-    return cli_usage("testnet",
-                     "--nodes %llu: this release runs one validator; networks of "
-                     "several validators arrive with BFT consensus",
-                     (unsigned long long)nodes);
   }
   struct cli_testnet_spec *spec = malloc(sizeof(*spec));
   if (spec == NULL) {

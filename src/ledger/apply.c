@@ -130,9 +130,9 @@ static int apply_check_roots(struct state *st, const struct block *b, struct app
   return OK;
 }
 
-int ledger_block_apply(struct state *st, const struct ledger_exec *exec,
+static int block_apply(struct state *st, const struct ledger_exec *exec,
                        const struct ledger_sigcache *cache, const struct block *b,
-                       uint16_t *results) {
+                       uint16_t *results, bool check_commit) {
   struct store_txn *t = state_txn(st);
   assert(store_txn_is_write(t));
   struct ledger_tip tip;
@@ -152,9 +152,11 @@ int ledger_block_apply(struct state *st, const struct ledger_exec *exec,
   if (rc != OK) {
     goto fail;
   }
-  rc = ledger_commit_verify(b, w->genesis.validators, w->genesis.nvalidators);
-  if (rc != OK) {
-    goto fail;
+  if (check_commit) {
+    rc = ledger_commit_verify(b, w->genesis.validators, w->genesis.nvalidators);
+    if (rc != OK) {
+      goto fail;
+    }
   }
   if (ledger_block_tx_bytes(b) > LEDGER_BLOCK_TX_BUDGET) {
     rc = ERR_OVERSIZE;
@@ -171,4 +173,16 @@ int ledger_block_apply(struct state *st, const struct ledger_exec *exec,
 fail:
   free(w);
   return rc;
+}
+
+int ledger_block_apply(struct state *st, const struct ledger_exec *exec,
+                       const struct ledger_sigcache *cache, const struct block *b,
+                       uint16_t *results) {
+  return block_apply(st, exec, cache, b, results, true);
+}
+
+int ledger_proposal_apply(struct state *st, const struct ledger_exec *exec,
+                          const struct ledger_sigcache *cache, const struct block *b,
+                          uint16_t *results) {
+  return block_apply(st, exec, cache, b, results, false);
 }

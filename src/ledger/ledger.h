@@ -215,6 +215,22 @@ int ledger_block_apply(struct state *st, const struct ledger_exec *exec,
                        const struct ledger_sigcache *cache, const struct block *b,
                        uint16_t *results) MUST_CHECK;
 
+/* ledger_block_apply without the commit check: for a proposal, whose
+ * commit does not exist yet. Consensus decides whether it gets one. */
+int ledger_proposal_apply(struct state *st, const struct ledger_exec *exec,
+                          const struct ledger_sigcache *cache, const struct block *b,
+                          uint16_t *results) MUST_CHECK;
+
+/* Replaces the commit stored with the tip block by another valid commit of
+ * it (more than two thirds of the power for the same block), and the tip's
+ * last_commit_hash with its hash. Validators may each hold a different
+ * commit for the newest block; the one the next block's header names
+ * (last_commit_hash) is the canonical one, and every node adopts it before
+ * applying that next block, so every stored block below the tip carries the
+ * commit its successor names. OK (also when c is the stored one),
+ * COMMIT_INVALID, or a store error. */
+int ledger_tip_commit_replace(struct store_txn *t, const struct commit *c) MUST_CHECK;
+
 /* Writes an applied or built block: the block encoding by height, its hash,
  * the tx index (id -> height, position, result) and the new tip. results
  * has b->tx_count entries (ledger_build_out.results, or what

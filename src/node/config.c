@@ -47,6 +47,8 @@ void node_config_defaults(struct node_config *cfg, const char *home) {
   cfg->api_port = 26657;
   cfg->p2p_port = 26656;
   cfg->block_interval_ms = 10;
+  cfg->timeout_propose_ms = 1000;
+  cfg->timeout_vote_ms = 500;
   cfg->heartbeat_ms = 10000;
   cfg->map_bytes = 8192ull << 20;
   cfg->log_json = false;
@@ -109,7 +111,19 @@ static int parse_api(struct node_config *cfg, const char *v) {
   return OK;
 }
 
-enum config_key { K_NAME, K_API, K_P2P, K_INTERVAL, K_HEARTBEAT, K_MAP, K_LOG_JSON, K_COUNT_ };
+enum config_key {
+  K_NAME,
+  K_API,
+  K_P2P,
+  K_INTERVAL,
+  K_HEARTBEAT,
+  K_MAP,
+  K_LOG_JSON,
+  K_TIMEOUT_PROPOSE,
+  K_TIMEOUT_VOTE,
+  K_PEER,
+  K_COUNT_
+};
 static const char *const config_keys[K_COUNT_] = {
     [K_NAME] = "name",
     [K_API] = "api",
@@ -118,7 +132,46 @@ static const char *const config_keys[K_COUNT_] = {
     [K_HEARTBEAT] = "heartbeat_ms",
     [K_MAP] = "map_mb",
     [K_LOG_JSON] = "log_json",
+    [K_TIMEOUT_PROPOSE] = "timeout_propose_ms",
+    [K_TIMEOUT_VOTE] = "timeout_vote_ms",
+    [K_PEER] = "peer",
 };
+
+/* "PUBKEY_HEX@host:port": a validator this node connects to (repeatable). */
+static int parse_peer(struct node_config *cfg, const char *v) {
+  if (cfg->npeers >= LIM_VALIDATORS_MAX) {
+    return ERR_CONFIG;
+  }
+  const char *at = strchr(v, '@');
+  const char *colon = strrchr(v, ':');
+  if (at == NULL || colon == NULL || at - v != 64 || colon < at) {
+    return ERR_CONFIG;
+  }
+  struct node_peer *p = &cfg->peers[cfg->npeers];
+  char hex[65];
+  memcpy(hex, v, 64);
+  hex[64] = '\0';
+  size_t hlen = (size_t)(colon - at - 1);
+  uint64_t port = 0;
+  struct in_addr addr;
+  if (base_hex_decode(p->pk.b, sizeof p->pk.b, hex) != OK || hlen == 0 || hlen >= sizeof p->host ||
+      parse_u64_range(&port, colon + 1, 1, 65535) != OK) {
+    return ERR_CONFIG;
+  }
+  memcpy(p->host, at + 1, hlen);
+  p->host[hlen] = '\0';
+  if (inet_pton(AF_INET, p->host, &addr) != 1) {
+    return ERR_CONFIG;
+  }
+  p->port = (uint16_t)port;
+  for (uint16_t i = 0; i < cfg->npeers; i++) {
+    if (memcmp(cfg->peers[i].pk.b, p->pk.b, sizeof p->pk.b) == 0) {
+      return ERR_CONFIG;
+    }
+  }
+  cfg->npeers++;
+  return OK;
+}
 
 /* Numeric keys: their range and where the value goes. */
 static int config_set_number(struct node_config *cfg, enum config_key k, const char *v) {
@@ -136,6 +189,13 @@ static int config_set_number(struct node_config *cfg, enum config_key k, const c
       return ERR_CONFIG;
     }
     *(k == K_INTERVAL ? &cfg->block_interval_ms : &cfg->heartbeat_ms) = (uint32_t)u;
+    return OK;
+  case K_TIMEOUT_PROPOSE:
+  case K_TIMEOUT_VOTE:
+    if (parse_u64_range(&u, v, 10, CONFIG_MS_MAX) != OK) {
+      return ERR_CONFIG;
+    }
+    *(k == K_TIMEOUT_PROPOSE ? &cfg->timeout_propose_ms : &cfg->timeout_vote_ms) = (uint32_t)u;
     return OK;
   case K_MAP:
     if (parse_u64_range(&u, v, 1, CONFIG_MAP_MB_MAX) != OK) {
@@ -159,6 +219,8 @@ static int config_set(struct node_config *cfg, enum config_key k, const char *v)
     return OK;
   case K_API:
     return parse_api(cfg, v);
+  case K_PEER:
+    return parse_peer(cfg, v);
   case K_LOG_JSON:
     if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
       return ERR_CONFIG;
@@ -188,7 +250,7 @@ static int config_line(struct node_config *cfg, char *line, bool seen[K_COUNT_],
     if (strcmp(key, config_keys[k]) != 0) {
       continue;
     }
-    if (seen[k]) {
+    if (seen[k] && k != K_PEER) {
       base_log(BASE_LOG_ERROR, "node", "config line %u: %s given twice", lineno, config_keys[k]);
       return ERR_CONFIG;
     }
@@ -254,10 +316,18 @@ static int config_print(const struct node_config *cfg, FILE *f) {
                     "block_interval_ms = %u\n"
                     "heartbeat_ms = %u\n"
                     "map_mb = %llu\n"
-                    "log_json = %s\n",
+                    "log_json = %s\n"
+                    "timeout_propose_ms = %u\n"
+                    "timeout_vote_ms = %u\n",
                     cfg->name, cfg->api_host, (unsigned)cfg->api_port, (unsigned)cfg->p2p_port,
                     (unsigned)cfg->block_interval_ms, (unsigned)cfg->heartbeat_ms,
-                    (unsigned long long)(cfg->map_bytes >> 20), cfg->log_json ? "true" : "false");
+                    (unsigned long long)(cfg->map_bytes >> 20), cfg->log_json ? "true" : "false",
+                    (unsigned)cfg->timeout_propose_ms, (unsigned)cfg->timeout_vote_ms);
+  for (uint16_t i = 0; len >= 0 && i < cfg->npeers; i++) {
+    char hex[65];
+    base_hex_encode(hex, cfg->peers[i].pk.b, sizeof cfg->peers[i].pk.b);
+    len = fprintf(f, "peer = %s@%s:%u\n", hex, cfg->peers[i].host, (unsigned)cfg->peers[i].port);
+  }
   return len < 0 ? ERR_IO : OK;
 }
 
@@ -273,8 +343,10 @@ static bool config_valid(const struct node_config *cfg) {
   return name_ok(cfg->name) && inet_pton(AF_INET, cfg->api_host, &addr) == 1 &&
          cfg->api_port != 0 && cfg->p2p_port != 0 && cfg->block_interval_ms >= 1 &&
          cfg->block_interval_ms <= CONFIG_MS_MAX && cfg->heartbeat_ms >= 1 &&
-         cfg->heartbeat_ms <= CONFIG_MS_MAX && mb >= 1 && mb <= CONFIG_MAP_MB_MAX &&
-         (cfg->map_bytes & ((1u << 20) - 1)) == 0;
+         cfg->heartbeat_ms <= CONFIG_MS_MAX && cfg->timeout_propose_ms >= 10 &&
+         cfg->timeout_propose_ms <= CONFIG_MS_MAX && cfg->timeout_vote_ms >= 10 &&
+         cfg->timeout_vote_ms <= CONFIG_MS_MAX && cfg->npeers <= LIM_VALIDATORS_MAX && mb >= 1 &&
+         mb <= CONFIG_MAP_MB_MAX && (cfg->map_bytes & ((1u << 20) - 1)) == 0;
 }
 
 int node_config_write(const struct node_config *cfg) {

@@ -531,3 +531,14 @@ uint32_t node_mempool_prune(struct node_mempool *mp, const struct hash32 *sender
     n++;
   }
 }
+
+void node_mempool_advance(struct node_mempool *mp, const struct hash32 *sender, uint64_t next) {
+  struct node_mempool_sender *s = sender_find(mp, sender);
+  if (s == NULL || next <= s->next) {
+    return;
+  }
+  bool was_ready = sender_ready(s);
+  s->next = next;
+  mp->nready -= (uint32_t)was_ready;
+  mp->nready += (uint32_t)sender_ready(s);
+}

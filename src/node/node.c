@@ -86,6 +86,17 @@ static int node_sync_init(struct node *n) {
     pthread_mutex_destroy(&n->mu);
     goto fail;
   }
+  if (pthread_mutex_init(&n->in_mu, NULL) != 0) {
+    pthread_cond_destroy(&n->work_cv);
+    pthread_mutex_destroy(&n->mu);
+    goto fail;
+  }
+  if (pthread_cond_init(&n->in_cv, &n->cv_attr) != 0) {
+    pthread_mutex_destroy(&n->in_mu);
+    pthread_cond_destroy(&n->work_cv);
+    pthread_mutex_destroy(&n->mu);
+    goto fail;
+  }
   return OK;
 fail:
   pthread_condattr_destroy(&n->cv_attr);
@@ -194,29 +205,24 @@ static int node_open_chain(struct node *n) {
   return OK;
 }
 
-/* For now the node is its chain's only producer, so its key must carry
- * more than two thirds of the voting power on its own. */
+/* The validator set from genesis; this node's place in it, if any (a
+ * node whose key is not a validator follows the chain). */
 static int node_find_validator(struct node *n) {
   struct pubkey pk;
   cry_keys_sign_pk(n->keys, &pk);
-  uint64_t total = 0;
-  int found = -1;
+  n->vals.n = n->genesis.nvalidators;
+  n->is_validator = false;
   for (uint16_t i = 0; i < n->genesis.nvalidators; i++) {
-    total += n->genesis.validators[i].power;
+    n->vals.power[i] = n->genesis.validators[i].power;
+    n->vals.pk[i] = n->genesis.validators[i].pk;
     if (memcmp(n->genesis.validators[i].pk.b, pk.b, sizeof pk.b) == 0) {
-      found = i;
+      n->is_validator = true;
+      n->validator_index = i;
+      n->validator_id = n->genesis.validators[i].id;
     }
   }
-  if (found < 0) {
-    base_log(BASE_LOG_ERROR, "node", "HOME/node.key is not a validator of this chain");
-    return ERR_CONFIG;
-  }
-  n->validator_index = (uint16_t)found;
-  n->validator_id = n->genesis.validators[found].id;
-  if (n->genesis.validators[found].power * 3 <= total * 2) {
-    base_log(BASE_LOG_ERROR, "node",
-             "this validator holds too little power to commit alone (single validator only)");
-    return ERR_CONFIG;
+  if (!n->is_validator) {
+    base_log(BASE_LOG_INFO, "node", "HOME/node.key is not a validator: following the chain");
   }
   return OK;
 }
@@ -238,9 +244,42 @@ static int node_load_key(struct node *n) {
 static void node_log_start(const struct node *n) {
   char id[65];
   base_hash_hex(id, &n->validator_id);
-  base_log(BASE_LOG_INFO, "node", "node %s opened chain %s at height %llu as validator %u (%.16s)",
-           n->cfg.name, n->genesis.chain_id, (unsigned long long)n->height,
-           (unsigned)n->validator_index, id);
+  base_log(BASE_LOG_INFO, "node",
+           "node %s opened chain %s at height %llu as %s %u (%.16s) of %u, %u peers", n->cfg.name,
+           n->genesis.chain_id, (unsigned long long)n->height,
+           n->is_validator ? "validator" : "follower", (unsigned)n->validator_index, id,
+           (unsigned)n->vals.n, (unsigned)n->cfg.npeers);
+}
+
+/* The peers of the config, as p2p wants them (indices kept). */
+static int node_open_p2p(struct node *n) {
+  if (n->cfg.npeers == 0) {
+    return OK;
+  }
+  struct p2p_config *pc = calloc(1, sizeof *pc);
+  if (pc == NULL) {
+    return ERR_NOMEM;
+  }
+  pc->keys = n->keys;
+  pc->network_id = n->genesis_hash;
+  memcpy(pc->listen_host, n->cfg.api_host, sizeof n->cfg.api_host);
+  pc->listen_port = n->cfg.p2p_port;
+  pc->npeers = n->cfg.npeers;
+  for (uint16_t i = 0; i < n->cfg.npeers; i++) {
+    pc->peers[i].pk = n->cfg.peers[i].pk;
+    memcpy(pc->peers[i].host, n->cfg.peers[i].host, sizeof pc->peers[i].host);
+    pc->peers[i].port = n->cfg.peers[i].port;
+  }
+  pc->on_msg = node_on_p2p_msg;
+  pc->on_peer = node_on_p2p_peer;
+  pc->ctx = n;
+  int rc = p2p_create(&n->p2p, pc);
+  free(pc);
+  if (rc != OK) {
+    base_log(BASE_LOG_ERROR, "node", "cannot listen on %s:%u for peers: %s", n->cfg.api_host,
+             (unsigned)n->cfg.p2p_port, err_name(rc));
+  }
+  return rc;
 }
 
 int node_create(struct node **out, const struct node_config *cfg) {
@@ -283,7 +322,14 @@ int node_create(struct node **out, const struct node_config *cfg) {
     rc = node_mempool_create(&n->mp, LIM_MEMPOOL_TXS_MAX, LIM_MEMPOOL_BYTES_MAX);
   }
   if (rc == OK) {
-    rc = node_producer_init(n);
+    rc = node_engine_init(n);
+  }
+  if (rc == OK) {
+    n->gossip_buf = malloc(512u << 10);
+    rc = n->gossip_buf == NULL ? ERR_NOMEM : OK;
+  }
+  if (rc == OK) {
+    rc = node_open_p2p(n);
   }
   if (rc != OK) {
     goto fail;
@@ -303,10 +349,17 @@ int node_start(struct node *n) {
     rc = ERR_UNAVAILABLE;
   } else if (!n->started) {
     n->last_block_ns = base_mono_ns();
-    if (pthread_create(&n->producer, NULL, node_producer_main, n) != 0) {
+    if (n->p2p != NULL && p2p_start(n->p2p) != OK) {
+      rc = ERR_INTERNAL;
+    } else if (pthread_create(&n->ingress, NULL, node_ingress_main, n) != 0) {
       rc = ERR_INTERNAL;
     } else {
-      n->started = true;
+      n->ingress_started = true;
+      if (pthread_create(&n->engine, NULL, node_engine_main, n) != 0) {
+        rc = ERR_INTERNAL;
+      } else {
+        n->started = true;
+      }
     }
   }
   pthread_mutex_unlock(&n->mu);
@@ -322,8 +375,27 @@ void node_stop(struct node *n) {
   node_waiters_wake_locked(n);
   pthread_mutex_unlock(&n->mu);
   if (join) {
-    pthread_join(n->producer, NULL);
+    pthread_join(n->engine, NULL);
     base_log(BASE_LOG_INFO, "node", "stopped at height %llu", (unsigned long long)n->height);
+  }
+  if (n->ingress_started) {
+    pthread_mutex_lock(&n->in_mu);
+    atomic_store_explicit(&n->ingress_stop, true, memory_order_release);
+    pthread_cond_signal(&n->in_cv);
+    pthread_mutex_unlock(&n->in_mu);
+    pthread_join(n->ingress, NULL);
+    n->ingress_started = false;
+  }
+  if (n->p2p != NULL) {
+    p2p_stop(n->p2p);
+  }
+}
+
+static void msgs_free(struct node_msg *m) {
+  while (m != NULL) {
+    struct node_msg *next = m->next;
+    free(m);
+    m = next;
   }
 }
 
@@ -332,12 +404,18 @@ void node_destroy(struct node *n) {
     return;
   }
   node_stop(n); /* a no-op when the caller stopped it first, as it should */
-  node_producer_deinit(n);
+  p2p_destroy(n->p2p);
+  node_engine_deinit(n);
+  msgs_free(n->in_head);
+  msgs_free(n->tx_head);
+  free(n->gossip_buf);
   node_mempool_destroy(n->mp);
   cry_keys_destroy(n->keys);
   store_close(n->store);
   assert(n->waiters == NULL); /* nobody may be inside node_tx_wait */
   pthread_cond_destroy(&n->work_cv);
+  pthread_cond_destroy(&n->in_cv);
+  pthread_mutex_destroy(&n->in_mu);
   pthread_mutex_destroy(&n->mu);
   pthread_condattr_destroy(&n->cv_attr);
   free(n);
@@ -524,6 +602,11 @@ static int submit_admit(struct node *n, const uint8_t *buf, size_t len, const st
 }
 
 int node_tx_submit(struct node *n, const uint8_t *buf, size_t len, struct hash32 *tx_hash) {
+  return node_tx_admit(n, buf, len, tx_hash, true);
+}
+
+int node_tx_admit(struct node *n, const uint8_t *buf, size_t len, struct hash32 *tx_hash,
+                  bool gossip) {
   memset(tx_hash, 0, sizeof *tx_hash);
   struct tx tx;
   int rc = ledger_tx_check(buf, len, n->chain_id, &tx, tx_hash);
@@ -540,6 +623,8 @@ int node_tx_submit(struct node *n, const uint8_t *buf, size_t len, struct hash32
     n->rejections[rc]++;
     pthread_mutex_unlock(&n->mu);
     base_log(BASE_LOG_DEBUG, "node", "rejected a transaction: %s", err_name(rc));
+  } else if (gossip) {
+    node_gossip_tx(n, buf, len);
   }
   return rc;
 }
@@ -681,7 +766,17 @@ int node_status(struct node *n, struct node_status *out) {
   out->nvalidators = n->genesis.nvalidators;
   memcpy(out->validators, n->genesis.validators,
          n->genesis.nvalidators * sizeof n->genesis.validators[0]);
-  out->catching_up = false;
+  uint64_t best = atomic_load_explicit(&n->best_peer_height, memory_order_relaxed);
+  out->best_peer_height = best;
+  out->catching_up = best > tip.height + 1;
+  out->round = atomic_load_explicit(&n->cur_round, memory_order_relaxed);
+  out->is_validator = n->is_validator;
+  out->validator_index = n->validator_index;
+  if (n->p2p != NULL) {
+    struct p2p_stats ps;
+    p2p_stats(n->p2p, &ps);
+    out->peers = ps.peers_connected;
+  }
   out->started_ms = n->started_ms;
   pthread_mutex_lock(&n->mu);
   out->mempool_txs = node_mempool_count(n->mp);

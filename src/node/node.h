@@ -1,48 +1,67 @@
 /*
  * node — one running medchain node: its home directory and config, the
- * store, the mempool, and the block producer. Prefix: node_.
+ * store, the mempool, consensus among the validators and the network.
+ * Prefix: node_.
  *
- * For now a node is the single validator of its chain: the producer thread
- * cuts a block as soon as the mempool holds work (at most one per
- * block_interval_ms), and an empty heartbeat block every heartbeat_ms while
- * idle. The BFT consensus issue replaces this path by its n=1 case.
+ * Blocks are decided by Tendermint consensus (src/consensus) among the
+ * genesis validators; a chain with one validator is its n = 1 case. A
+ * height starts when the mempool holds work (at most one block per
+ * block_interval_ms), when heartbeat_ms passes while idle (an empty block
+ * shows the chain is alive), or as soon as a peer has started it. A node
+ * whose key is not a validator follows: it checks and stores what the
+ * validators decide.
  *
  * Threads: the API's threads call node_tx_submit, node_tx_wait and the read
- * functions concurrently; one producer thread writes. All public functions
- * are thread-safe.
+ * functions concurrently; one engine thread runs consensus and writes the
+ * store; one ingress thread admits transactions gossiped by peers; p2p has
+ * its own thread. All public functions are thread-safe.
  *
  * Home layout:
  *   HOME/config          key = value lines (see node_config_load)
  *   HOME/genesis.bin     the chain's genesis (ledger encoding)
  *   HOME/node.key        this node's validator keystore
  *   HOME/data/           the LMDB environment
+ *   HOME/data/cons.wal   the signing record (docs/consensus.md)
  */
 #ifndef MEDCHAIN_NODE_H
 #define MEDCHAIN_NODE_H
 
 #include "base/base.h"
 #include "ledger/ledger.h"
+#include "p2p/p2p.h"
 #include "state/state.h"
 
 #define NODE_PATH_MAX 512
 
+/* A validator this node talks to (config "peer = PK@host:port"). */
+struct node_peer {
+  struct pubkey pk;
+  char host[64]; /* IPv4 literal */
+  uint16_t port;
+};
+
 struct node_config {
   char home[NODE_PATH_MAX];
-  char name[64];              /* "node0" */
-  char api_host[64];          /* "127.0.0.1" */
-  uint16_t api_port;          /* 26657 by default */
-  uint16_t p2p_port;          /* reserved for the network issue */
-  uint32_t block_interval_ms; /* minimum time between block starts (default 10) */
-  uint32_t heartbeat_ms;      /* empty block while idle (default 10000) */
-  uint64_t map_bytes;         /* LMDB map size (default 8 GiB) */
+  char name[64];               /* "node0" */
+  char api_host[64];           /* "127.0.0.1" */
+  uint16_t api_port;           /* 26657 by default */
+  uint16_t p2p_port;           /* validators' TCP port, on api_host */
+  uint32_t block_interval_ms;  /* minimum time between block starts (default 10) */
+  uint32_t heartbeat_ms;       /* empty block while idle (default 10000) */
+  uint32_t timeout_propose_ms; /* round 0; + half of it per round (default 1000) */
+  uint32_t timeout_vote_ms;    /* prevote and precommit waits (default 500) */
+  uint16_t npeers;
+  struct node_peer peers[LIM_VALIDATORS_MAX];
+  uint64_t map_bytes; /* LMDB map size (default 8 GiB) */
   bool log_json;
 };
 
 /* Loads HOME/config over node_config_defaults: lines "key = value", '#'
  * comments; keys name, api, p2p_port, block_interval_ms, heartbeat_ms,
- * map_mb, log_json. Unknown or repeated keys and bad values are ERR_CONFIG
- * (a message naming the line goes to the log); a missing file is
- * ERR_NOT_FOUND (cfg then holds the defaults), other read errors ERR_IO. */
+ * map_mb, log_json, timeout_propose_ms, timeout_vote_ms, and peer
+ * (repeatable: "peer = PUBKEY_HEX@ipv4:port"). Unknown or repeated keys and bad values are
+ * ERR_CONFIG (a message naming the line goes to the log); a missing file is ERR_NOT_FOUND (cfg then
+ * holds the defaults), other read errors ERR_IO. */
 int node_config_load(struct node_config *cfg, const char *home) MUST_CHECK;
 /* Writes cfg as HOME/config (atomically: temporary file and rename).
  * ERR_CONFIG when a value would not load back, ERR_IO. */
@@ -116,7 +135,12 @@ struct node_status {
   struct hash32 state_root;
   uint32_t nvalidators;
   struct ledger_validator validators[LIM_VALIDATORS_MAX];
-  bool catching_up; /* always false for a single validator */
+  bool catching_up; /* a peer reports a height beyond ours + 1 */
+  uint32_t round;   /* consensus round at height + 1 */
+  bool is_validator;
+  uint16_t validator_index; /* when is_validator */
+  uint32_t peers;           /* validators connected */
+  uint64_t best_peer_height;
   uint32_t mempool_txs;
   uint64_t mempool_bytes;
   uint64_t txs_committed;    /* since start */
@@ -125,6 +149,34 @@ struct node_status {
   uint64_t started_ms;
 };
 int node_status(struct node *n, struct node_status *out) MUST_CHECK;
+
+/* Why messages from peers were dropped (counted, never crashing the node;
+ * the peer is punished by p2p for the first three). Append only. */
+#define NODE_DROP_TABLE(X)                                                                         \
+  X(NODE_DROP_MALFORMED, "malformed")         /* does not decode */                                \
+  X(NODE_DROP_BAD_SIGNATURE, "bad_signature") /* a vote or proposal that does not verify */        \
+  X(NODE_DROP_BAD_BLOCK, "bad_block")         /* a synced block that does not verify */            \
+  X(NODE_DROP_NOT_VALIDATOR, "not_validator") /* signer outside the set, or not the proposer */    \
+  X(NODE_DROP_FAR_FUTURE, "far_future")       /* a height or round beyond the window */            \
+  X(NODE_DROP_STALE, "stale")                 /* an old height or round */                         \
+  X(NODE_DROP_QUEUE_FULL, "queue_full")       /* the node's inbound queue is full */
+enum node_drop {
+#define NODE_DROP_ENUM_(sym, label) sym,
+  NODE_DROP_TABLE(NODE_DROP_ENUM_)
+#undef NODE_DROP_ENUM_
+      NODE_DROP_COUNT_
+};
+const char *node_drop_name(int reason);
+
+struct node_net_stats {
+  uint64_t drops[NODE_DROP_COUNT_];
+  uint64_t equivocations[LIM_VALIDATORS_MAX]; /* conflicting messages seen, by validator */
+  uint64_t rounds_sum, heights_decided;       /* rounds used (1 + round) per decided height */
+  uint64_t blocks_synced;
+  bool have_p2p;
+  struct p2p_stats p2p;
+};
+void node_net_stats(struct node *n, struct node_net_stats *out);
 
 /* Counts of rejected submissions by error code, since start. */
 void node_rejections(struct node *n, uint64_t counts[ERR_COUNT_]);

@@ -6,7 +6,9 @@
 #ifndef MEDCHAIN_NODE_INTERNAL_H
 #define MEDCHAIN_NODE_INTERNAL_H
 
+#include "consensus/consensus.h"
 #include "node/node.h"
+#include "p2p/p2p.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -87,6 +89,9 @@ void node_mempool_remove(struct node_mempool *mp, struct node_mempool_entry *e, 
  * so a committed block can still borrow its bytes. */
 void node_mempool_detach(struct node_mempool *mp, struct node_mempool_entry *e, int code);
 void node_mempool_entry_free(struct node_mempool_entry *e);
+/* A block committed by another proposer used the sender's nonces below
+ * next: remember it (entries below it are then stale; see prune). */
+void node_mempool_advance(struct node_mempool *mp, const struct hash32 *sender, uint64_t next);
 /* Drops sender's entries whose nonce is below its next nonce (REPLAY).
  * Returns how many. */
 uint32_t node_mempool_prune(struct node_mempool *mp, const struct hash32 *sender);
@@ -146,30 +151,90 @@ struct node {
   uint32_t nhooks;
   struct node_hook hooks[NODE_HOOKS_MAX];
 
-  /* Written by node_create, then by the producer thread only. */
+  /* Written by node_create, then by the engine thread only. */
   uint64_t height; /* committed tip, mirrored for the asserts */
-  struct block *blk;
-  struct ledger_build_out *bout;
-  struct bytes *txs;
-  struct node_mempool_entry **picked;
-  bool *skipped;
-  struct hash32 *touched;
-  uint64_t last_block_ns; /* monotonic time of the last block or attempt */
-  /* After a failed block: how long to wait before the next attempt (doubles
-   * up to NODE_BACKOFF_MAX_NS), and how many failed in a row. 0 when the
-   * last block succeeded. */
-  uint64_t backoff_ns;
+  struct node_engine *eng;
+  pthread_t engine;
+  pthread_t ingress;
+  bool ingress_started;
+  uint64_t last_block_ns; /* monotonic time the last block was committed */
+  uint64_t backoff_ns;    /* after a failed store commit, doubling */
   uint32_t fail_streak;
+
+  /* Consensus and network. vals and validator_index are set at create. */
+  struct cons_valset vals;
+  bool is_validator;
+  struct p2p *p2p; /* NULL without peers */
+  /* Messages from peers for the engine, and transactions from peers for
+   * the ingress thread: queues under in_mu, bounded in count and bytes. */
+  pthread_mutex_t in_mu;
+  pthread_cond_t in_cv; /* ingress: transactions queued, or stop */
+  struct node_msg *in_head, *in_tail;
+  uint32_t in_count;
+  uint64_t in_bytes;
+  struct node_msg *tx_head, *tx_tail;
+  uint32_t tx_count;
+  uint64_t tx_bytes;
+  /* Transactions admitted through the API, batched for gossip (in_mu). */
+  uint8_t *gossip_buf;
+  size_t gossip_len;
+  uint32_t gossip_n;
+  uint64_t gossip_first_ns;
+  /* Counters for /metrics and /v1/status, lock-free. */
+  _Atomic uint64_t drops[NODE_DROP_COUNT_];
+  _Atomic uint64_t equivocations[LIM_VALIDATORS_MAX];
+  _Atomic uint64_t rounds_sum, rounds_n; /* rounds per decided height */
+  _Atomic uint32_t cur_round;
+  _Atomic uint64_t best_peer_height;
+  _Atomic uint64_t blocks_synced;
+  _Atomic bool ingress_stop;
 };
 
-/* Counts one committed block that took us microseconds (producer.c). */
-void node_block_record(struct node *n, uint64_t us);
+/* A message from a peer, queued for the engine or the ingress thread. */
+struct node_msg {
+  struct node_msg *next;
+  uint16_t peer;
+  uint8_t type;
+  uint32_t len;
+  uint8_t buf[];
+};
 
-/* The producer thread's body (producer.c). */
-void *node_producer_main(void *arg);
-/* Allocates and frees the producer's buffers. */
-int node_producer_init(struct node *n) MUST_CHECK;
-void node_producer_deinit(struct node *n);
+/* Messages between nodes (the p2p type byte). */
+enum node_msg_type {
+  NODE_MSG_TXS = 1,        /* u32 n | n * (u32 len | tx) */
+  NODE_MSG_PROPOSAL = 2,   /* proposal | u32 len | block | u32 len | last commit */
+  NODE_MSG_VOTE = 3,       /* vote */
+  NODE_MSG_STATUS = 4,     /* u64 height | u32 round */
+  NODE_MSG_SYNC_REQ = 5,   /* u64 from | u16 count */
+  NODE_MSG_SYNC_BLOCK = 6, /* a stored block with its commit */
+  NODE_MSG_PEER_UP = 200,  /* local only: a session came up */
+};
+
+/* The signing record on disk (wal.c). open reads it (*have false when
+ * there is none yet); write makes w durable (fdatasync) before returning. */
+struct node_wal;
+int node_wal_open(struct node_wal **out, const char *home, struct cons_wal *w,
+                  bool *have) MUST_CHECK;
+int node_wal_write(struct node_wal *wal, const struct cons_wal *w) MUST_CHECK;
+void node_wal_close(struct node_wal *wal);
+
+/* The engine thread's body (engine.c) and its state. */
+void *node_engine_main(void *arg);
+int node_engine_init(struct node *n) MUST_CHECK;
+void node_engine_deinit(struct node *n);
+/* The ingress thread: admits transactions gossiped by peers (engine.c). */
+void *node_ingress_main(void *arg);
+/* Queues an admitted transaction for gossip to the peers (engine.c). */
+void node_gossip_tx(struct node *n, const uint8_t *buf, size_t len);
+/* node_tx_submit without the gossip (node.c), for transactions from peers. */
+int node_tx_admit(struct node *n, const uint8_t *buf, size_t len, struct hash32 *tx_hash,
+                  bool gossip) MUST_CHECK;
+/* p2p callbacks (engine.c). */
+void node_on_p2p_msg(void *ctx, uint16_t peer, uint8_t type, const uint8_t *buf, size_t len);
+void node_on_p2p_peer(void *ctx, uint16_t peer, bool up);
+
+/* Counts one committed block that took us microseconds (engine.c). */
+void node_block_record(struct node *n, uint64_t us);
 
 /* Under n->mu: signals every waiter whose transaction is no longer in
  * the pool (all of them once the node is stopping). */
