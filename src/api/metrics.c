@@ -97,8 +97,8 @@ static void print_block_histogram(FILE *f, struct node *n) {
   uint64_t counts[NODE_BLOCK_BUCKETS];
   uint64_t sum_us = 0;
   node_block_histogram(n, counts, &sum_us);
-  fprintf(f, "# HELP medchain_block_seconds Time the producer took to build, sign and durably "
-             "commit each block.\n"
+  fprintf(f, "# HELP medchain_block_seconds Time from the start of each height to its "
+             "durable commit (consensus rounds included).\n"
              "# TYPE medchain_block_seconds histogram\n");
   uint64_t total = 0;
   for (size_t i = 0; i < NODE_BLOCK_BUCKETS; i++) {
@@ -122,14 +122,69 @@ static void print_chain(FILE *f, const struct node_status *st, uint64_t now_ms) 
           "# HELP medchain_blocks_committed_total Blocks this node committed since start.\n"
           "# TYPE medchain_blocks_committed_total counter\nmedchain_blocks_committed_total %llu\n",
           (unsigned long long)st->blocks_committed);
-  fprintf(f, "# HELP medchain_peers Connected peers. Always 0 for now: the node runs alone as "
-             "its chain's single validator.\n"
-             "# TYPE medchain_peers gauge\nmedchain_peers 0\n");
+  fprintf(f,
+          "# HELP medchain_peers Validators connected over p2p.\n"
+          "# TYPE medchain_peers gauge\nmedchain_peers %u\n",
+          (unsigned)st->peers);
+  fprintf(f,
+          "# HELP medchain_consensus_round Consensus round of the height being decided.\n"
+          "# TYPE medchain_consensus_round gauge\nmedchain_consensus_round %u\n",
+          (unsigned)st->round);
+  fprintf(f,
+          "# HELP medchain_catching_up 1 while a peer reports a height beyond ours + 1.\n"
+          "# TYPE medchain_catching_up gauge\nmedchain_catching_up %d\n",
+          st->catching_up ? 1 : 0);
   uint64_t up_ms = now_ms > st->started_ms ? now_ms - st->started_ms : 0;
   fprintf(f, "# HELP medchain_uptime_seconds Seconds since the node started.\n"
              "# TYPE medchain_uptime_seconds gauge\nmedchain_uptime_seconds ");
   print_seconds(f, up_ms * 1000u);
   fprintf(f, "\n");
+}
+
+/* Consensus and network counters. */
+static void print_net(FILE *f, const struct node_status *st, const struct node_net_stats *ns) {
+  fprintf(f,
+          "# HELP medchain_consensus_rounds_total Rounds used by decided heights (1 each "
+          "when every height decides in round 0).\n"
+          "# TYPE medchain_consensus_rounds_total counter\n"
+          "medchain_consensus_rounds_total %llu\n"
+          "# HELP medchain_consensus_heights_total Heights decided by consensus since start.\n"
+          "# TYPE medchain_consensus_heights_total counter\n"
+          "medchain_consensus_heights_total %llu\n",
+          (unsigned long long)ns->rounds_sum, (unsigned long long)ns->heights_decided);
+  fprintf(f,
+          "# HELP medchain_blocks_synced_total Blocks fetched from peers by block sync.\n"
+          "# TYPE medchain_blocks_synced_total counter\nmedchain_blocks_synced_total %llu\n",
+          (unsigned long long)ns->blocks_synced);
+  fprintf(f, "# HELP medchain_peer_messages_dropped_total Messages from peers dropped, by "
+             "reason.\n# TYPE medchain_peer_messages_dropped_total counter\n");
+  for (int i = 0; i < NODE_DROP_COUNT_; i++) {
+    fprintf(f, "medchain_peer_messages_dropped_total{reason=\"%s\"} %llu\n", node_drop_name(i),
+            (unsigned long long)ns->drops[i]);
+  }
+  fprintf(f, "# HELP medchain_equivocations_total Conflicting signed messages seen, by "
+             "validator index.\n# TYPE medchain_equivocations_total counter\n");
+  for (uint32_t i = 0; i < st->nvalidators; i++) {
+    if (ns->equivocations[i] > 0) {
+      fprintf(f, "medchain_equivocations_total{validator=\"%u\"} %llu\n", (unsigned)i,
+              (unsigned long long)ns->equivocations[i]);
+    }
+  }
+  if (!ns->have_p2p) {
+    return;
+  }
+  fprintf(f, "# HELP medchain_p2p_dropped_total Connections closed or frames refused by the "
+             "transport, by reason.\n# TYPE medchain_p2p_dropped_total counter\n");
+  for (int i = 0; i < P2P_DROP_COUNT_; i++) {
+    fprintf(f, "medchain_p2p_dropped_total{reason=\"%s\"} %llu\n", p2p_drop_name(i),
+            (unsigned long long)ns->p2p.dropped[i]);
+  }
+  fprintf(f,
+          "# HELP medchain_p2p_bytes_total Bytes on the wire between validators.\n"
+          "# TYPE medchain_p2p_bytes_total counter\n"
+          "medchain_p2p_bytes_total{direction=\"in\"} %llu\n"
+          "medchain_p2p_bytes_total{direction=\"out\"} %llu\n",
+          (unsigned long long)ns->p2p.bytes_in, (unsigned long long)ns->p2p.bytes_out);
 }
 
 static void print_node(FILE *f, const struct node_status *st, const uint64_t *rejected) {
@@ -180,6 +235,12 @@ int api_h_metrics(struct api_ctx *c) {
   }
   print_node(f, st, rejected);
   print_chain(f, st, base_now_ms());
+  struct node_net_stats *ns = malloc(sizeof *ns);
+  if (ns != NULL) {
+    node_net_stats(c->node, ns);
+    print_net(f, st, ns);
+    free(ns);
+  }
   print_block_histogram(f, c->node);
   fprintf(f, "# HELP medchain_http_requests_total HTTP requests by route and status.\n"
              "# TYPE medchain_http_requests_total counter\n");

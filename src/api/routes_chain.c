@@ -71,6 +71,37 @@ static json_t *validators_json(const struct ledger_validator *v, size_t n) {
   return a;
 }
 
+/* The consensus part of /v1/status: round, role, peers, and validators
+ * seen equivocating (conflicting signed messages for one height and
+ * round) with how often. */
+static int status_consensus(struct node *n, const struct node_status *st, json_t *o) {
+  struct node_net_stats *ns = malloc(sizeof *ns);
+  if (ns == NULL) {
+    return ERR_NOMEM;
+  }
+  node_net_stats(n, ns);
+  json_t *offenders = json_array();
+  for (uint32_t i = 0; offenders != NULL && i < st->nvalidators; i++) {
+    if (ns->equivocations[i] > 0) {
+      json_array_append_new(offenders,
+                            json_pack("{s:o, s:o, s:o}", "index", json_integer(i), "id",
+                                      api_json_hex(st->validators[i].id.b, 32),
+                                      "conflicting_messages", api_json_u64(ns->equivocations[i])));
+    }
+  }
+  json_t *cons =
+      json_pack("{s:o, s:b, s:o, s:o, s:o, s:o}", "round", json_integer(st->round), "validator",
+                st->is_validator, "validator_index",
+                st->is_validator ? json_integer(st->validator_index) : json_null(), "peers",
+                json_integer(st->peers), "best_peer_height", api_json_u64(st->best_peer_height),
+                "equivocators", offenders != NULL ? offenders : json_array());
+  free(ns);
+  if (cons == NULL || json_object_set_new(o, "consensus", cons) != 0) {
+    return ERR_NOMEM;
+  }
+  return OK;
+}
+
 int api_h_status(struct api_ctx *c) {
   if (c->node == NULL) {
     return ERR_UNAVAILABLE;
@@ -93,6 +124,9 @@ int api_h_status(struct api_ctx *c) {
         "txs", api_json_u64(st->mempool_txs), "bytes", api_json_u64(st->mempool_bytes), "node",
         "name", cfg->name, "version", MEDCHAIN_VERSION);
     rc = c->json == NULL ? ERR_NOMEM : OK;
+    if (rc == OK) {
+      rc = status_consensus(c->node, st, c->json);
+    }
   }
   free(st);
   return rc;

@@ -1,7 +1,7 @@
 /*
  * bench — committed transactions per second on a throwaway local network.
  *
- *   medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]
+ *   medchain bench [--nodes N] [--txs N] [--clients C] [--rate R] [--json] [--keep]
  *
  * What it does, in order:
  *  1. a 1-node testnet in a fresh mkdtemp directory (the `testnet init`
@@ -17,7 +17,10 @@
  *     submit their transactions (raw bytes, application/octet-stream) one
  *     after another with ?wait=commit,
  *     recording each one's latency on the monotonic clock; throughput is N
- *     over the time from the first submission to the last commit;
+ *     over the time from the first submission to the last commit. With
+ *     --rate R the submissions are paced (open loop): the k-th of all
+ *     starts k/R seconds after the first, so latency is measured at a
+ *     chosen load instead of at saturation;
  *  5. figures of the same run: the node's peak RSS (VmHWM), bytes on disk
  *     per transaction = growth of HOME/data/data.mdb's allocated blocks
  *     (st_blocks * 512, so LMDB's sparse map does not count) over the timed
@@ -40,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CLI_BENCH_CLIENTS_MAX 1024
@@ -52,6 +56,7 @@ struct cli_bench_opts {
   uint64_t nodes;
   uint64_t txs;
   uint64_t clients;
+  uint64_t rate; /* tx/s, 0: as fast as the clients go */
   bool json;
   bool keep;
 };
@@ -60,6 +65,7 @@ struct cli_bench_client {
   struct cli_bench *b;
   pthread_t thread;
   struct api_client *http;
+  size_t index; /* its place among the clients */
   size_t first; /* index of its first transaction in b->txs */
   size_t count;
   uint64_t start_ns; /* its first submission */
@@ -88,6 +94,7 @@ struct cli_bench {
   pthread_cond_t cond;
   bool go;
   bool abort_run;
+  uint64_t go_ns; /* when the clients were released */
   /* figures */
   uint64_t wall_ns;
   uint64_t failed;
@@ -106,7 +113,7 @@ static int cli_bench_parse(struct cli_bench_opts *o, int argc, char **argv) {
   struct cli_opt opts[] = {
       {"nodes", CLI_OPT_U64, &o->nodes, false},     {"txs", CLI_OPT_U64, &o->txs, false},
       {"clients", CLI_OPT_U64, &o->clients, false}, {"json", CLI_OPT_FLAG, &o->json, false},
-      {"keep", CLI_OPT_FLAG, &o->keep, false},
+      {"keep", CLI_OPT_FLAG, &o->keep, false},      {"rate", CLI_OPT_U64, &o->rate, false},
   };
   char err[256];
   char *pos[1];
@@ -501,6 +508,16 @@ static void *cli_bench_worker(void *arg) {
   cl->start_ns = base_mono_ns();
   for (size_t k = 0; run && k < cl->count; k++) {
     size_t i = cl->first + k;
+    if (b->o.rate > 0) {
+      uint64_t slot = (uint64_t)(k * b->o.clients + cl->index);
+      uint64_t at = b->go_ns + slot * 1000000000ull / b->o.rate;
+      uint64_t now = base_mono_ns();
+      if (at > now) {
+        struct timespec ts = {(time_t)((at - now) / 1000000000ull),
+                              (long)((at - now) % 1000000000ull)};
+        nanosleep(&ts, NULL);
+      }
+    }
     struct cli_tx_result res;
     uint64_t t0 = base_mono_ns();
     int rc = cli_bench_post(cl->http, "/v1/txs?wait=commit", "application/octet-stream", b->txs[i],
@@ -519,6 +536,7 @@ static void *cli_bench_worker(void *arg) {
 
 static void cli_bench_release(struct cli_bench *b, bool abort_run) {
   pthread_mutex_lock(&b->lock);
+  b->go_ns = base_mono_ns();
   b->go = !abort_run;
   b->abort_run = abort_run;
   pthread_cond_broadcast(&b->cond);
@@ -531,6 +549,7 @@ static int cli_bench_timed(struct cli_bench *b) {
   size_t started = 0;
   int rc = OK;
   for (size_t i = 0; i < nc && rc == OK; i++) {
+    b->clients[i].index = i;
     rc = api_client_create(&b->clients[i].http, b->urls[i % b->o.nodes]);
   }
   for (size_t i = 0; i < nc && rc == OK; i++) {
@@ -604,18 +623,20 @@ static void cli_bench_print(struct cli_bench *b) {
   struct cli_bench_figures f;
   cli_bench_compute(b, &f);
   if (b->o.json) {
-    printf("{\"nodes\":%llu,\"txs\":%llu,\"clients\":%llu,\"committed_tx_per_s\":%.1f,"
+    printf("{\"nodes\":%llu,\"txs\":%llu,\"clients\":%llu,\"rate\":%llu,"
+           "\"committed_tx_per_s\":%.1f,"
            "\"latency_ms_p50\":%.2f,\"latency_ms_p99\":%.2f,\"bytes_per_tx_on_disk\":%.1f,"
            "\"peak_rss_mb\":%.1f,\"verify_per_s\":%.0f,\"bound_tx_per_s\":%.0f,\"ratio\":%.4f,"
            "\"blocks\":%llu,\"avg_txs_per_block\":%.1f,\"cores\":%ld,\"seconds\":%.3f,"
            "\"failed\":%llu}\n",
            (unsigned long long)b->o.nodes, (unsigned long long)b->o.txs,
-           (unsigned long long)b->o.clients, f.tx_per_s, f.p50_ms, f.p99_ms, f.bytes_per_tx,
-           f.rss_mb, b->verify_per_s, f.bound, f.ratio, (unsigned long long)b->blocks,
-           f.avg_per_block, b->cores, f.seconds, (unsigned long long)b->failed);
+           (unsigned long long)b->o.clients, (unsigned long long)b->o.rate, f.tx_per_s, f.p50_ms,
+           f.p99_ms, f.bytes_per_tx, f.rss_mb, b->verify_per_s, f.bound, f.ratio,
+           (unsigned long long)b->blocks, f.avg_per_block, b->cores, f.seconds,
+           (unsigned long long)b->failed);
     return;
   }
-  printf("medchain bench: %llu node, %llu txs (consent.grant) from %llu clients in %.2f s\n",
+  printf("medchain bench: %llu node(s), %llu txs (consent.grant) from %llu clients in %.2f s\n",
          (unsigned long long)b->o.nodes, (unsigned long long)b->o.txs,
          (unsigned long long)b->o.clients, f.seconds);
   printf("  committed      %.1f tx/s (%llu failed)\n", f.tx_per_s, (unsigned long long)b->failed);

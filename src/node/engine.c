@@ -180,8 +180,8 @@ int node_engine_init(struct node *n) {
   e->txs = calloc(LIM_BLOCK_TXS_MAX, sizeof *e->txs);
   e->picked = calloc(LIM_BLOCK_TXS_MAX, sizeof *e->picked);
   e->senders = calloc(LIM_BLOCK_TXS_MAX, sizeof *e->senders);
-  if (e->cons == NULL || e->blk == NULL || e->bout == NULL || e->txs == NULL ||
-      e->picked == NULL || e->senders == NULL) {
+  if (e->cons == NULL || e->blk == NULL || e->bout == NULL || e->txs == NULL || e->picked == NULL ||
+      e->senders == NULL) {
     return ERR_NOMEM;
   }
   struct cons_timeouts to = {
@@ -622,8 +622,8 @@ static int propose_value(struct node *n, struct hash32 *id) {
   uint64_t now = base_now_ms();
   uint64_t time_ms = now > tip.last_time_ms ? now : tip.last_time_ms + 1;
   if (rc == OK) {
-    rc = ledger_block_build(st, &n->exec, &n->validator_id, time_ms, e->txs, count, e->blk,
-                            e->bout);
+    rc =
+        ledger_block_build(st, &n->exec, &n->validator_id, time_ms, e->txs, count, e->blk, e->bout);
   }
   size_t cap = 0;
   uint8_t *raw = NULL;
@@ -799,8 +799,8 @@ static void drive(struct node *n, const struct cons_outbuf *first) {
     }
     case CONS_OUT_TIMER:
       if (e->ntimers < TIMERS_MAX) {
-        e->timers[e->ntimers++] = (struct timer){
-            base_mono_ns() + (uint64_t)o.ms * 1000000u, o.timer, o.height, o.round};
+        e->timers[e->ntimers++] =
+            (struct timer){base_mono_ns() + (uint64_t)o.ms * 1000000u, o.timer, o.height, o.round};
       }
       break;
     case CONS_OUT_DECIDE:
@@ -897,8 +897,7 @@ static void on_proposal(struct node *n, uint16_t peer, const uint8_t *buf, size_
     memcpy(raw, bbuf, blen);
     struct hash32 bid;
     bd = body_add(e, &p.id, p.round, raw, blen);
-    if (bd == NULL || codec_block_hash(&bd->b->header, &bid) != OK ||
-        !base_hash_eq(&bid, &p.id)) {
+    if (bd == NULL || codec_block_hash(&bd->b->header, &bid) != OK || !base_hash_eq(&bid, &p.id)) {
       if (bd != NULL) {
         body_free(bd);
       }
@@ -1298,7 +1297,11 @@ void *node_engine_main(void *arg) {
   struct node *n = arg;
   struct node_engine *e = n->eng;
   e->last_progress_ns = base_mono_ns();
-  start_height(n);
+  /* The first height starts by the same rules as any other (work, or a
+   * heartbeat, or a peer in it), except after a restart in the middle of
+   * it: then at once, to send again what this node had signed. */
+  e->between = true;
+  e->start_now = e->has_durable && e->durable.height == n->height + 1;
   pthread_mutex_lock(&n->mu);
   while (!n->stopping) {
     uint64_t now = base_mono_ns();
