@@ -417,6 +417,36 @@ static int cli_bench_patients(struct cli_bench *b) {
   return rc;
 }
 
+/* Every node at node0's height at least (the enrolments committed
+ * everywhere), so no node refuses the first transactions as coming from
+ * unknown senders. */
+static int cli_bench_wait_level(struct cli_bench *b) {
+  struct api_client *c = NULL;
+  uint64_t target = 0;
+  if (api_client_create(&c, b->urls[0]) != OK || cli_node_status(c, &target, NULL, 0) != OK) {
+    api_client_destroy(c);
+    return cli_report(ERR_UNAVAILABLE, "node0 stopped answering");
+  }
+  api_client_destroy(c);
+  uint64_t deadline = base_mono_ns() + (uint64_t)CLI_BENCH_UP_TIMEOUT_MS * 1000000u;
+  for (uint64_t i = 1; i < b->o.nodes; i++) {
+    uint64_t h = 0;
+    if (api_client_create(&c, b->urls[i]) != OK) {
+      return cli_report(ERR_NOMEM, "out of memory");
+    }
+    while (cli_node_status(c, &h, NULL, 0) == OK && h < target && base_mono_ns() < deadline) {
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    api_client_destroy(c);
+    if (h < target) {
+      return cli_report(ERR_TIMEOUT, "node %llu did not reach height %llu", (unsigned long long)i,
+                        (unsigned long long)target);
+    }
+  }
+  return OK;
+}
+
 /* ---- the workload ------------------------------------------------------------- */
 
 /* consent.grant arguments of patient i (the same for all its calls: each
@@ -661,6 +691,9 @@ static int cli_bench_run(struct cli_bench *b) {
   }
   if (rc == OK) {
     rc = cli_bench_presign(b);
+  }
+  if (rc == OK) {
+    rc = cli_bench_wait_level(b);
   }
   if (rc != OK || cli_path(data, sizeof(data), b->home, "data/data.mdb") != OK) {
     return rc != OK ? rc : ERR_OVERSIZE;

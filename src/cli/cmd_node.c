@@ -103,6 +103,9 @@ int cli_cmd_node(int argc, char **argv) {
   if (rc != OK) {
     return cli_fail(rc, "could not load %s/config", home);
   }
-  base_log_setup(BASE_LOG_INFO, cfg.log_json);
+  /* MEDCHAIN_LOG=debug shows every block and rejected submission. */
+  const char *lvl = getenv("MEDCHAIN_LOG");
+  bool debug = lvl != NULL && strcmp(lvl, "debug") == 0;
+  base_log_setup(debug ? BASE_LOG_DEBUG : BASE_LOG_INFO, cfg.log_json);
   return cli_exit_code(cli_node_run(&cfg, &stop, json));
 }

@@ -281,10 +281,13 @@ static void send_vote(struct node *n, const struct cons_vote *v, int to) {
   out_queue(n, NODE_MSG_VOTE, to, buf, sizeof buf);
 }
 
+/* STATUS: u64 committed height | u32 round | u8 1 when deciding height +
+ * 1, 0 while waiting to start it. */
 static void send_status(struct node *n, int to) {
-  uint8_t buf[12];
+  uint8_t buf[13];
   base_put_u64be(buf, n->height);
   base_put_u32be(buf + 8, cons_round(n->eng->cons));
+  buf[12] = n->eng->between ? 0 : 1;
   out_queue(n, NODE_MSG_STATUS, to, buf, sizeof buf);
 }
 
@@ -838,6 +841,7 @@ static void start_height(struct node *n) {
   uint64_t h = n->height + 1;
   const struct cons_wal *wal = e->has_durable ? &e->durable : NULL;
   cons_start(e->cons, h, &n->vals, wal, &out);
+  send_status(n, -1); /* peers waiting for work start with us */
   drive(n, &out);
 }
 
@@ -969,11 +973,17 @@ static void sync_request(struct node *n, uint16_t peer, uint64_t from, uint16_t 
 
 static void on_status(struct node *n, uint16_t peer, const uint8_t *buf, size_t len) {
   struct node_engine *e = n->eng;
-  if (len != 12 || peer >= LIM_VALIDATORS_MAX) {
+  if (len != 13 || peer >= LIM_VALIDATORS_MAX || buf[12] > 1) {
     drop(n, NODE_DROP_MALFORMED);
     return;
   }
-  e->peer_height[peer] = base_get_u64be(buf);
+  uint64_t h = base_get_u64be(buf);
+  e->peer_height[peer] = h;
+  /* A peer started the height we wait to start (it has work): start it
+   * too, so its proposer proposes in round 0 instead of after a timeout. */
+  if (e->between && h == n->height && buf[12] == 1) {
+    e->start_now = true;
+  }
 }
 
 static void on_sync_req(struct node *n, uint16_t peer, const uint8_t *buf, size_t len) {

@@ -204,7 +204,7 @@ enum node_msg_type {
   NODE_MSG_TXS = 1,        /* u32 n | n * (u32 len | tx) */
   NODE_MSG_PROPOSAL = 2,   /* proposal | u32 len | block | u32 len | last commit */
   NODE_MSG_VOTE = 3,       /* vote */
-  NODE_MSG_STATUS = 4,     /* u64 height | u32 round */
+  NODE_MSG_STATUS = 4,     /* u64 height | u32 round | u8 deciding */
   NODE_MSG_SYNC_REQ = 5,   /* u64 from | u16 count */
   NODE_MSG_SYNC_BLOCK = 6, /* a stored block with its commit */
   NODE_MSG_PEER_UP = 200,  /* local only: a session came up */
