@@ -165,6 +165,9 @@ def portal_help(d):
           " doctor)")
 
 
+N_VALIDATORS = 4
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/medchain")
@@ -187,9 +190,11 @@ def main():
     else:
         print(f"medchain demo: creating a new network in {a.dir}")
         os.makedirs(d.keys, exist_ok=True)
-        d.run("testnet", "init", "--nodes", "1", "--dir", d.net, "--base-port", str(a.port),
+        d.run("testnet", "init", "--nodes", str(N_VALIDATORS), "--dir", d.net, "--base-port",
+              str(a.port),
               "--chain-id", "medchain-demo", "--orgs", FOUNDERS)
-    print("medchain demo: starting the network (1 validator; BFT among 4 comes with consensus)")
+    print(f"medchain demo: starting the network ({N_VALIDATORS} validators agreeing by BFT "
+          "consensus)")
     print("  " + d.run("testnet", "start", "--dir", d.net).stdout.strip().replace("\n", "\n  "))
     try:
         if not loaded:
@@ -219,8 +224,11 @@ def main():
             key = os.path.relpath(pk)
             print(f"  MEDCHAIN_PASSPHRASE={PORTAL_PASSPHRASE} build/medchain query --node {d.url} "
                   f"--key {key} consents --patient {pid}")
-        print(f"  build/medchain testnet status --dir {a.dir}/net")
-        print(f"  build/medchain verify --home {a.dir}/net/node0   (after Ctrl-C)")
+        print(f"  build/medchain testnet status --dir {a.dir}/net   "
+              f"({N_VALIDATORS} validators, API ports {a.port}, {a.port + 10}, ...)")
+        print(f"  kill -9 the pid of node3 from that list: the other three keep committing;"
+              f" `testnet start --dir {a.dir}/net` brings it back and it catches up")
+        print(f"  build/medchain verify --home {a.dir}/net/node0   (after Ctrl-C; any node)")
         if a.no_wait:
             return
         print("\nPress Ctrl-C to stop.")
