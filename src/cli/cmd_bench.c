@@ -2,6 +2,8 @@
  * bench — committed transactions per second on a throwaway local network.
  *
  *   medchain bench [--nodes N] [--txs N] [--clients C] [--rate R] [--json] [--keep]
+ *   medchain bench --target URL[,URL...] --dir TESTNET_DIR [--duration S] [--clients C]
+ *                  [--rate R] [--json]
  *
  * What it does, in order:
  *  1. a 1-node testnet in a fresh mkdtemp directory (the `testnet init`
@@ -29,6 +31,13 @@
  *     verifies each transaction once: bound_tx_per_s = verify_per_s / nodes.
  * Then the node is stopped (SIGTERM) and the directory removed unless --keep.
  *
+ * With --target the benchmark drives a network that is already running:
+ * the founding admin's key comes from TESTNET_DIR/keys (the first
+ * *-admin.key in name order), patients are fresh random keys enrolled for
+ * this run, clients spread over the URLs, and the timed phase ends after
+ * --duration seconds (default 10): throughput counts what committed by
+ * then. Disk and memory figures are the nodes' business there (0).
+ *
  * With --nodes N every node of the testnet runs on this machine as a
  * validator; client i submits to node i mod N, so every node admits and
  * gossips its share, and every transaction is verified once per node.
@@ -36,6 +45,7 @@
 #include "cli/cli_internal.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -56,7 +66,10 @@ struct cli_bench_opts {
   uint64_t nodes;
   uint64_t txs;
   uint64_t clients;
-  uint64_t rate; /* tx/s, 0: as fast as the clients go */
+  uint64_t rate;      /* tx/s, 0: as fast as the clients go */
+  const char *target; /* comma-separated URLs of a running network */
+  const char *dir;    /* its testnet directory (keys) */
+  uint64_t duration;  /* seconds, with target */
   bool json;
   bool keep;
 };
@@ -69,6 +82,7 @@ struct cli_bench_client {
   size_t first; /* index of its first transaction in b->txs */
   size_t count;
   uint64_t start_ns; /* its first submission */
+  size_t done;       /* answered, from first */
   uint64_t end_ns;   /* its last answer */
   uint64_t failed;
   char fail_code[64];
@@ -83,6 +97,9 @@ struct cli_bench {
   char urls[CLI_NODES_MAX][96];
   char homes[CLI_NODES_MAX][NODE_PATH_MAX];
   pid_t pids[CLI_NODES_MAX];
+  char chain_id[LIM_CHAIN_ID_MAX + 1];
+  uint64_t deadline_ns; /* --target: the timed phase ends here */
+  uint64_t done;        /* transactions answered */
   struct cry_keys *admin;
   struct hash32 admin_id;
   struct cry_keys **patients; /* o.clients */
@@ -111,9 +128,11 @@ struct cli_bench {
 static int cli_bench_parse(struct cli_bench_opts *o, int argc, char **argv) {
   *o = (struct cli_bench_opts){.nodes = 1, .txs = 20000, .clients = 64};
   struct cli_opt opts[] = {
-      {"nodes", CLI_OPT_U64, &o->nodes, false},     {"txs", CLI_OPT_U64, &o->txs, false},
-      {"clients", CLI_OPT_U64, &o->clients, false}, {"json", CLI_OPT_FLAG, &o->json, false},
-      {"keep", CLI_OPT_FLAG, &o->keep, false},      {"rate", CLI_OPT_U64, &o->rate, false},
+      {"nodes", CLI_OPT_U64, &o->nodes, false},       {"txs", CLI_OPT_U64, &o->txs, false},
+      {"clients", CLI_OPT_U64, &o->clients, false},   {"json", CLI_OPT_FLAG, &o->json, false},
+      {"keep", CLI_OPT_FLAG, &o->keep, false},        {"rate", CLI_OPT_U64, &o->rate, false},
+      {"target", CLI_OPT_STR, &o->target, false},     {"dir", CLI_OPT_STR, &o->dir, false},
+      {"duration", CLI_OPT_U64, &o->duration, false},
   };
   char err[256];
   char *pos[1];
@@ -121,6 +140,29 @@ static int cli_bench_parse(struct cli_bench_opts *o, int argc, char **argv) {
   if (cli_opts_parse(opts, ARRAY_LEN(opts), argc - 1, argv + 1, pos, 0, &npos, err, sizeof(err)) !=
       OK) {
     return cli_usage("bench", "%s", err);
+  }
+  if (o->target != NULL) {
+    if (o->dir == NULL) {
+      return cli_usage("bench", "--target needs --dir, the network's testnet directory (keys)");
+    }
+    uint64_t urls = 1;
+    for (const char *c = o->target; *c != '\0'; c++) {
+      urls += *c == ',' ? 1 : 0;
+    }
+    o->nodes = urls;
+    if (o->duration == 0) {
+      o->duration = 10;
+    }
+    if (o->duration > 3600) {
+      return cli_usage("bench", "--duration must be at most 3600 seconds");
+    }
+    /* Enough signed transactions for the duration at the rate asked, or
+     * at 5,000 tx/s when unpaced; unused ones are never sent. */
+    uint64_t per_s = o->rate > 0 ? o->rate : 5000;
+    o->txs = per_s * o->duration;
+    if (o->txs > CLI_BENCH_TXS_MAX) {
+      o->txs = CLI_BENCH_TXS_MAX;
+    }
   }
   if (o->nodes < 1 || o->nodes > CLI_NODES_MAX) {
     return cli_usage("bench", "--nodes must be between 1 and %d", CLI_NODES_MAX);
@@ -258,6 +300,9 @@ static int cli_bench_patient_keys(struct cli_bench *b) {
     int len = snprintf(label, sizeof(label), "medchain.bench.patient.%zu", i);
     cry_hash(&h, (const uint8_t *)label, (size_t)len);
     memcpy(seed, h.b, sizeof(seed));
+    if (b->o.target != NULL) {
+      cry_random(seed, sizeof(seed)); /* earlier runs enrolled the fixed ones */
+    }
     b->patients[i] = cry_keys_from_seed(seed);
     cry_wipe(seed, sizeof(seed));
     if (b->patients[i] == NULL) {
@@ -368,8 +413,8 @@ static int cli_bench_enrol_all(struct cli_bench *b, struct api_client *c, uint8_
     size_t len = 0;
     rc = cli_bench_args(m, want, ARRAY_LEN(want), args, &args_len);
     if (rc == OK) {
-      rc = cli_tx_make(b->admin, CLI_BENCH_CHAIN_ID, nonce + i, m, args, args_len, tx,
-                       LIM_TX_BYTES_MAX, &len);
+      rc = cli_tx_make(b->admin, b->chain_id, nonce + i, m, args, args_len, tx, LIM_TX_BYTES_MAX,
+                       &len);
     }
     if (rc != OK) {
       return rc;
@@ -483,8 +528,8 @@ static int cli_bench_presign_client(struct cli_bench *b, const struct ctr_method
   int rc = cli_bench_grant_args(b, m, i, args, &args_len);
   for (size_t k = 0; rc == OK && k < cl->count; k++) {
     size_t len = 0;
-    rc = cli_tx_make(b->patients[i], CLI_BENCH_CHAIN_ID, b->patient_nonce[i] + k, m, args, args_len,
-                     tx, LIM_TX_BYTES_MAX, &len);
+    rc = cli_tx_make(b->patients[i], b->chain_id, b->patient_nonce[i] + k, m, args, args_len, tx,
+                     LIM_TX_BYTES_MAX, &len);
     if (rc != OK) {
       return cli_report(rc, "could not sign a benchmark transaction");
     }
@@ -538,6 +583,9 @@ static void *cli_bench_worker(void *arg) {
   cl->start_ns = base_mono_ns();
   for (size_t k = 0; run && k < cl->count; k++) {
     size_t i = cl->first + k;
+    if (b->deadline_ns > 0 && base_mono_ns() >= b->deadline_ns) {
+      break;
+    }
     if (b->o.rate > 0) {
       uint64_t slot = (uint64_t)(k * b->o.clients + cl->index);
       uint64_t at = b->go_ns + slot * 1000000000ull / b->o.rate;
@@ -553,6 +601,7 @@ static void *cli_bench_worker(void *arg) {
     int rc = cli_bench_post(cl->http, "/v1/txs?wait=commit", "application/octet-stream", b->txs[i],
                             &res);
     b->lat_ns[i] = base_mono_ns() - t0;
+    cl->done = k + 1;
     if (rc != OK || res.err != OK) {
       if (cl->failed == 0) {
         snprintf(cl->fail_code, sizeof(cl->fail_code), "%s", rc != OK ? err_name(rc) : res.code);
@@ -567,6 +616,9 @@ static void *cli_bench_worker(void *arg) {
 static void cli_bench_release(struct cli_bench *b, bool abort_run) {
   pthread_mutex_lock(&b->lock);
   b->go_ns = base_mono_ns();
+  if (b->o.target != NULL) {
+    b->deadline_ns = b->go_ns + b->o.duration * 1000000000ull;
+  }
   b->go = !abort_run;
   b->abort_run = abort_run;
   pthread_cond_broadcast(&b->cond);
@@ -596,6 +648,9 @@ static int cli_bench_timed(struct cli_bench *b) {
     pthread_join(cl->thread, NULL);
     first = cl->start_ns < first ? cl->start_ns : first;
     last = cl->end_ns > last ? cl->end_ns : last;
+    /* Answered latencies to the front, in client order. */
+    memmove(&b->lat_ns[b->done], &b->lat_ns[cl->first], cl->done * sizeof(b->lat_ns[0]));
+    b->done += cl->done;
     b->failed += cl->failed;
     if (cl->failed > 0 && b->failed == cl->failed) {
       (void)cli_report(err_from_name(cl->fail_code) >= 0 ? err_from_name(cl->fail_code)
@@ -635,7 +690,11 @@ struct cli_bench_figures {
 };
 
 static void cli_bench_compute(struct cli_bench *b, struct cli_bench_figures *f) {
-  size_t n = (size_t)b->o.txs;
+  size_t n = (size_t)b->done;
+  if (n == 0) {
+    n = 1; /* nothing answered: figures of zero, not a division by zero */
+    b->lat_ns[0] = 0;
+  }
   qsort(b->lat_ns, n, sizeof(*b->lat_ns), cli_u64_cmp);
   f->seconds = (double)b->wall_ns / 1e9;
   f->tx_per_s = (double)(n - b->failed) / f->seconds;
@@ -659,7 +718,7 @@ static void cli_bench_print(struct cli_bench *b) {
            "\"peak_rss_mb\":%.1f,\"verify_per_s\":%.0f,\"bound_tx_per_s\":%.0f,\"ratio\":%.4f,"
            "\"blocks\":%llu,\"avg_txs_per_block\":%.1f,\"cores\":%ld,\"seconds\":%.3f,"
            "\"failed\":%llu}\n",
-           (unsigned long long)b->o.nodes, (unsigned long long)b->o.txs,
+           (unsigned long long)b->o.nodes, (unsigned long long)b->done,
            (unsigned long long)b->o.clients, (unsigned long long)b->o.rate, f.tx_per_s, f.p50_ms,
            f.p99_ms, f.bytes_per_tx, f.rss_mb, b->verify_per_s, f.bound, f.ratio,
            (unsigned long long)b->blocks, f.avg_per_block, b->cores, f.seconds,
@@ -667,7 +726,7 @@ static void cli_bench_print(struct cli_bench *b) {
     return;
   }
   printf("medchain bench: %llu node(s), %llu txs (consent.grant) from %llu clients in %.2f s\n",
-         (unsigned long long)b->o.nodes, (unsigned long long)b->o.txs,
+         (unsigned long long)b->o.nodes, (unsigned long long)b->done,
          (unsigned long long)b->o.clients, f.seconds);
   printf("  committed      %.1f tx/s (%llu failed)\n", f.tx_per_s, (unsigned long long)b->failed);
   printf("  latency        p50 %.2f ms, p99 %.2f ms (submit to commit)\n", f.p50_ms, f.p99_ms);
@@ -679,12 +738,72 @@ static void cli_bench_print(struct cli_bench *b) {
          b->verify_per_s, b->cores, f.bound, f.ratio);
 }
 
+/* --target: the URLs, the chain id, the founding admin's key. */
+static int cli_bench_target(struct cli_bench *b) {
+  const char *p = b->o.target;
+  for (uint64_t i = 0; i < b->o.nodes; i++) {
+    size_t len = strcspn(p, ",");
+    if (len == 0 || len >= sizeof(b->urls[i])) {
+      return cli_report(ERR_USAGE, "--target: an empty or overlong URL");
+    }
+    memcpy(b->urls[i], p, len);
+    b->urls[i][len] = '\0';
+    p += len + (p[len] == ',' ? 1 : 0);
+  }
+  memcpy(b->url, b->urls[0], sizeof b->url);
+  struct api_client *c = NULL;
+  uint64_t h = 0;
+  int rc = api_client_create(&c, b->url);
+  if (rc == OK) {
+    rc = cli_node_status(c, &h, b->chain_id, sizeof b->chain_id);
+  }
+  api_client_destroy(c);
+  if (rc != OK) {
+    return cli_report(rc, "no node answers at %s", b->url);
+  }
+  char keys[PATH_MAX];
+  if (cli_path(keys, sizeof(keys), b->o.dir, "keys") != OK) {
+    return cli_report(ERR_USAGE, "--dir too long");
+  }
+  DIR *d = opendir(keys);
+  if (d == NULL) {
+    return cli_report(ERR_NOT_FOUND, "no keys directory in %s", b->o.dir);
+  }
+  char best[256] = "";
+  for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+    size_t len = strlen(e->d_name);
+    bool admin = len > 10 && strcmp(e->d_name + len - 10, "-admin.key") == 0;
+    if (admin && len < sizeof(best) && (best[0] == '\0' || strcmp(e->d_name, best) < 0)) {
+      memcpy(best, e->d_name, len + 1);
+    }
+  }
+  closedir(d);
+  char key[PATH_MAX];
+  if (best[0] == '\0' || cli_path(key, sizeof(key), keys, best) != OK) {
+    return cli_report(ERR_NOT_FOUND, "no founding admin's key (*-admin.key) in %s", keys);
+  }
+  rc = cry_keystore_read(&b->admin, key, NULL);
+  if (rc != OK) {
+    return cli_report(rc, "could not read %s", key);
+  }
+  struct pubkey pk;
+  cry_keys_sign_pk(b->admin, &pk);
+  cry_id_from_pk(&b->admin_id, &pk);
+  return OK;
+}
+
 /* Everything from the network's creation to the stopped node. */
 static int cli_bench_run(struct cli_bench *b) {
   char data[NODE_PATH_MAX + 32];
-  int rc = cli_bench_net(b);
-  if (rc == OK) {
-    rc = cli_bench_start_node(b);
+  int rc = OK;
+  if (b->o.target != NULL) {
+    rc = cli_bench_target(b);
+  } else {
+    snprintf(b->chain_id, sizeof b->chain_id, "%s", CLI_BENCH_CHAIN_ID);
+    rc = cli_bench_net(b);
+    if (rc == OK) {
+      rc = cli_bench_start_node(b);
+    }
   }
   if (rc == OK) {
     rc = cli_bench_patients(b);
@@ -695,8 +814,12 @@ static int cli_bench_run(struct cli_bench *b) {
   if (rc == OK) {
     rc = cli_bench_wait_level(b);
   }
-  if (rc != OK || cli_path(data, sizeof(data), b->home, "data/data.mdb") != OK) {
-    return rc != OK ? rc : ERR_OVERSIZE;
+  if (rc != OK) {
+    return rc;
+  }
+  data[0] = '\0';
+  if (b->o.target == NULL && cli_path(data, sizeof(data), b->home, "data/data.mdb") != OK) {
+    return ERR_OVERSIZE;
   }
   struct api_client *c = NULL;
   uint64_t h0 = 0;
