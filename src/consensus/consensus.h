@@ -137,12 +137,12 @@ struct cons_out {
   enum cons_out_kind kind;
   uint64_t height;
   uint32_t round;
-  int32_t pol_round;       /* SIGN_PROPOSAL */
-  uint8_t vote_type;       /* SIGN_VOTE */
-  struct hash32 id;        /* SIGN_*, DECIDE */
-  enum cons_timer timer;   /* TIMER */
-  uint32_t ms;             /* TIMER */
-  struct cons_vote ev[2];  /* EVIDENCE */
+  int32_t pol_round;           /* SIGN_PROPOSAL */
+  uint8_t vote_type;           /* SIGN_VOTE */
+  struct hash32 id;            /* SIGN_*, DECIDE */
+  enum cons_timer timer;       /* TIMER */
+  uint32_t ms;                 /* TIMER */
+  struct cons_vote ev[2];      /* EVIDENCE */
   struct cons_proposal pev[2]; /* PROPOSAL_EVIDENCE */
 };
 
@@ -190,7 +190,7 @@ struct cons {
   enum cons_step step;
   struct hash32 decided_id;
   uint32_t decided_round;
-  bool awaiting_value; /* GET_VALUE sent for (height, round) */
+  bool awaiting_value;    /* GET_VALUE sent for (height, round) */
   uint64_t equivocations; /* conflicting messages seen since init */
   struct cons_round rounds[CONS_ROUND_SLOTS];
 };

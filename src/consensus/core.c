@@ -17,7 +17,9 @@
 
 static const struct hash32 nil_id;
 
-static bool is_nil(const struct hash32 *id) { return base_hash_is_zero(id); }
+static bool is_nil(const struct hash32 *id) {
+  return base_hash_is_zero(id);
+}
 
 static void emit(struct cons_outbuf *out, const struct cons_out *o) {
   assert(out->n < CONS_OUT_MAX);
@@ -158,8 +160,8 @@ static bool has_polka(const struct cons *c, const struct cons_round *s) {
 static uint64_t power_any(const struct cons *c, const struct cons_round *s) {
   uint64_t p = 0;
   for (uint16_t i = 0; i < c->vals.n; i++) {
-    bool sent = s->has_prevote[i] || s->has_precommit[i] ||
-                (s->has_proposal && s->proposal.proposer == i);
+    bool sent =
+        s->has_prevote[i] || s->has_precommit[i] || (s->has_proposal && s->proposal.proposer == i);
     if (sent) {
       p += c->vals.power[i];
     }
@@ -199,11 +201,9 @@ static void sign_proposal(struct cons *c, const struct hash32 *id, int32_t pol,
     return; /* a different proposal was signed for (h, r) before a restart */
   }
   c->w.proposal = (struct cons_signed){true, h, r, pol, *id};
-  emit(out, &(struct cons_out){.kind = CONS_OUT_SIGN_PROPOSAL,
-                               .height = h,
-                               .round = r,
-                               .pol_round = pol,
-                               .id = *id});
+  emit(out,
+       &(struct cons_out){
+           .kind = CONS_OUT_SIGN_PROPOSAL, .height = h, .round = r, .pol_round = pol, .id = *id});
 }
 
 static void sign_vote(struct cons *c, uint8_t type, const struct hash32 *id,
@@ -215,21 +215,21 @@ static void sign_vote(struct cons *c, uint8_t type, const struct hash32 *id,
   assert(cons_wal_may_sign(&c->w, type, h, r, -1, id));
   struct cons_signed *s = type == CONS_PREVOTE ? &c->w.prevote : &c->w.precommit;
   *s = (struct cons_signed){true, h, r, -1, *id};
-  emit(out, &(struct cons_out){.kind = CONS_OUT_SIGN_VOTE,
-                               .height = h,
-                               .round = r,
-                               .vote_type = type,
-                               .id = *id});
+  emit(out, &(struct cons_out){
+                .kind = CONS_OUT_SIGN_VOTE, .height = h, .round = r, .vote_type = type, .id = *id});
 }
 
 static void set_timer(struct cons_outbuf *out, enum cons_timer t, uint64_t h, uint32_t r,
                       uint32_t ms) {
-  emit(out, &(struct cons_out){.kind = CONS_OUT_TIMER, .height = h, .round = r, .timer = t, .ms = ms});
+  emit(out,
+       &(struct cons_out){.kind = CONS_OUT_TIMER, .height = h, .round = r, .timer = t, .ms = ms});
 }
 
 /* ---- rounds of Algorithm 1 ---------------------------------------------------- */
 
-static bool is_validator(const struct cons *c) { return c->self < c->vals.n; }
+static bool is_validator(const struct cons *c) {
+  return c->self < c->vals.n;
+}
 
 /* Lines 11-21. */
 static void start_round(struct cons *c, uint32_t r, struct cons_outbuf *out) {
@@ -255,8 +255,7 @@ static void start_round(struct cons *c, uint32_t r, struct cons_outbuf *out) {
   /* The paper sets this timer for other validators only; the proposer
    * sets it too, so a proposer whose application never answers still
    * moves the round on. */
-  set_timer(out, CONS_TIMER_PROPOSE, h, r,
-            timeout_ms(c->to.propose_ms, c->to.propose_delta_ms, r));
+  set_timer(out, CONS_TIMER_PROPOSE, h, r, timeout_ms(c->to.propose_ms, c->to.propose_delta_ms, r));
 }
 
 static void prevote(struct cons *c, const struct hash32 *id, struct cons_outbuf *out) {
@@ -320,16 +319,16 @@ static bool eval_once(struct cons *c, struct cons_outbuf *out) {
   if (c->step == CONS_STEP_PROPOSE && s->has_proposal) {
     const struct cons_proposal *p = &s->proposal;
     if (p->pol_round < 0) { /* line 22 */
-      bool ok = s->proposal_valid &&
-                (c->w.locked_round < 0 || base_hash_eq(&c->w.locked_id, &p->id));
+      bool ok =
+          s->proposal_valid && (c->w.locked_round < 0 || base_hash_eq(&c->w.locked_id, &p->id));
       prevote(c, ok ? &p->id : &nil_id, out);
       return true;
     }
     struct cons_round *pol = slot_find(c, (uint32_t)p->pol_round);
     if ((uint32_t)p->pol_round < r && pol != NULL &&
         quorum(c, power_for(c, pol, CONS_PREVOTE, &p->id))) { /* line 28 */
-      bool ok = s->proposal_valid && (c->w.locked_round <= p->pol_round ||
-                                      base_hash_eq(&c->w.locked_id, &p->id));
+      bool ok = s->proposal_valid &&
+                (c->w.locked_round <= p->pol_round || base_hash_eq(&c->w.locked_id, &p->id));
       prevote(c, ok ? &p->id : &nil_id, out);
       return true;
     }
@@ -558,10 +557,9 @@ int cons_on_vote(struct cons *c, const struct cons_vote *v, struct cons_outbuf *
     }
     bool *has2 = prevote ? s->has_prevote2 : s->has_precommit2;
     c->equivocations++;
-    emit(out, &(struct cons_out){.kind = CONS_OUT_EVIDENCE,
-                                 .height = v->height,
-                                 .round = v->round,
-                                 .ev = {*slot, *v}});
+    emit(out,
+         &(struct cons_out){
+             .kind = CONS_OUT_EVIDENCE, .height = v->height, .round = v->round, .ev = {*slot, *v}});
     if (!has2[v->validator]) {
       has2[v->validator] = true;
       *(prevote ? &s->prevotes2[v->validator] : &s->precommits2[v->validator]) = *v;
@@ -608,10 +606,18 @@ void cons_on_timeout(struct cons *c, enum cons_timer t, uint64_t height, uint32_
 
 /* ---- reading -------------------------------------------------------------------- */
 
-const struct cons_wal *cons_wal_get(const struct cons *c) { return &c->w; }
-uint64_t cons_height(const struct cons *c) { return c->w.height; }
-uint32_t cons_round(const struct cons *c) { return c->w.round; }
-enum cons_step cons_step(const struct cons *c) { return c->step; }
+const struct cons_wal *cons_wal_get(const struct cons *c) {
+  return &c->w;
+}
+uint64_t cons_height(const struct cons *c) {
+  return c->w.height;
+}
+uint32_t cons_round(const struct cons *c) {
+  return c->w.round;
+}
+enum cons_step cons_step(const struct cons *c) {
+  return c->step;
+}
 
 uint32_t cons_own_votes(const struct cons *c, struct cons_vote *out, uint32_t max) {
   uint32_t n = 0;

@@ -36,8 +36,7 @@ int cons_vote_verify(const struct cons_vote *v, const struct cons_valset *vs,
   if (rc != OK) {
     return ERR_MALFORMED;
   }
-  return cry_verify(&v->sig, h.b, sizeof h.b, &vs->pk[v->validator]) == OK ? OK
-                                                                            : ERR_BAD_SIGNATURE;
+  return cry_verify(&v->sig, h.b, sizeof h.b, &vs->pk[v->validator]) == OK ? OK : ERR_BAD_SIGNATURE;
 }
 
 int cons_proposal_sign(struct cons_proposal *p, const struct cry_keys *k,
@@ -63,8 +62,7 @@ int cons_proposal_verify(const struct cons_proposal *p, const struct cons_valset
   if (rc != OK) {
     return ERR_MALFORMED;
   }
-  return cry_verify(&p->sig, h.b, sizeof h.b, &vs->pk[p->proposer]) == OK ? OK
-                                                                           : ERR_BAD_SIGNATURE;
+  return cry_verify(&p->sig, h.b, sizeof h.b, &vs->pk[p->proposer]) == OK ? OK : ERR_BAD_SIGNATURE;
 }
 
 /* ---- wire ------------------------------------------------------------------------ */
@@ -74,7 +72,9 @@ static void put_u16(uint8_t *o, uint16_t v) {
   o[1] = (uint8_t)v;
 }
 
-static uint16_t get_u16(const uint8_t *i) { return (uint16_t)((i[0] << 8) | i[1]); }
+static uint16_t get_u16(const uint8_t *i) {
+  return (uint16_t)((i[0] << 8) | i[1]);
+}
 
 void cons_vote_encode(const struct cons_vote *v, uint8_t out[CONS_VOTE_BYTES]) {
   out[0] = v->type;
@@ -123,8 +123,7 @@ int cons_proposal_decode(struct cons_proposal *p, const uint8_t *in, size_t len)
   uint32_t pol1 = base_get_u32be(in + 14);
   memcpy(p->id.b, in + 18, 32);
   memcpy(p->sig.b, in + 50, 64);
-  if (p->height == 0 || p->round > INT32_MAX || pol1 > p->round ||
-      base_hash_is_zero(&p->id)) {
+  if (p->height == 0 || p->round > INT32_MAX || pol1 > p->round || base_hash_is_zero(&p->id)) {
     return ERR_MALFORMED;
   }
   p->pol_round = (int32_t)pol1 - 1;

@@ -60,8 +60,12 @@ static uint64_t rng_next(void) { /* splitmix64 */
   return z ^ (z >> 31);
 }
 
-static uint32_t rng_below(uint32_t n) { return n == 0 ? 0 : (uint32_t)(rng_next() % n); }
-static bool rng_chance(uint32_t permille) { return rng_below(1000) < permille; }
+static uint32_t rng_below(uint32_t n) {
+  return n == 0 ? 0 : (uint32_t)(rng_next() % n);
+}
+static bool rng_chance(uint32_t permille) {
+  return rng_below(1000) < permille;
+}
 
 /* ---- messages and events --------------------------------------------------------- */
 
@@ -157,13 +161,13 @@ struct signed_rec {
 };
 
 struct node {
-  int vidx;  /* validator index (twins share one) */
-  bool byz;  /* a twin */
+  int vidx; /* validator index (twins share one) */
+  bool byz; /* a twin */
   bool up;
   uint64_t epoch;
   int skew_permille;
   struct cons *c;
-  bool between; /* decided, waiting for the next height to start */
+  bool between;    /* decided, waiting for the next height to start */
   uint64_t height; /* last decided height */
   struct hash32 decided[HEIGHTS_MAX + 1];
   struct commit *commits[HEIGHTS_MAX + 1];
@@ -322,8 +326,8 @@ static void check_sign(int ni, int kind, uint64_t h, uint32_t r, const struct ha
       break;
     }
     if (s->h == h && s->r == r && s->kind == kind && !base_hash_eq(&s->id, id)) {
-      fail("double-sign: validator %d signed two kind-%d messages at %" PRIu64 "/%u", v, kind,
-           h, r);
+      fail("double-sign: validator %d signed two kind-%d messages at %" PRIu64 "/%u", v, kind, h,
+           r);
     }
   }
   if (W.nsigns[v] == W.capsigns[v]) {
@@ -881,17 +885,16 @@ static bool run(uint64_t seed, bool verbose) {
     for (int i = 0; verbose && !ok && i < W.p.nnodes; i++) {
       const struct node *n = &W.nodes[i];
       const struct cons_wal *w = cons_wal_get(n->c);
-      printf("  node %d: up=%d height=%" PRIu64 " round=%u step=%d locked=%d valid=%d between=%d\n", i,
-             n->up, n->height, w->round, (int)cons_step(n->c), w->locked_round, w->valid_round,
+      printf("  node %d: up=%d height=%" PRIu64 " round=%u step=%d locked=%d valid=%d between=%d\n",
+             i, n->up, n->height, w->round, (int)cons_step(n->c), w->locked_round, w->valid_round,
              n->between);
       for (int k = 0; k < CONS_ROUND_SLOTS; k++) {
         const struct cons_round *r = &n->c->rounds[k];
         if (r->used) {
           printf("    round %u: proposal=%d valid=%d prevotes=%" PRIu64 " precommits=%" PRIu64
                  " of %" PRIu64 " timers=%d%d\n",
-                 r->round, r->has_proposal, r->proposal_valid, r->prevote_power,
-                 r->precommit_power, n->c->total_power, r->prevote_timer_set,
-                 r->precommit_timer_set);
+                 r->round, r->has_proposal, r->proposal_valid, r->prevote_power, r->precommit_power,
+                 n->c->total_power, r->prevote_timer_set, r->precommit_timer_set);
         }
       }
     }
