@@ -1,6 +1,7 @@
 # medchain — front door. `make` builds build/medchain; `make test` installs
 # what is missing, builds under the sanitizers and runs every test; `make
-# demo` starts a local network with sample data.
+# sim SEEDS=N` soaks the consensus in its simulator; `make demo` starts a
+# local network with sample data.
 JOBS ?= 2
 MAKEFLAGS += --no-print-directory
 CMAKE ?= cmake
@@ -8,8 +9,9 @@ BUILD := build
 BUILD_ASAN := build-asan
 BUILD_FUZZ := build-fuzz
 FUZZ_SECONDS ?= 20
+SEEDS ?= 200
 
-.PHONY: all build build-asan build-fuzz deps test test-unit test-fuzz demo bench format lint clean
+.PHONY: all build build-asan build-fuzz deps test test-unit test-fuzz sim demo bench format lint clean
 
 all: build
 
@@ -41,6 +43,14 @@ test-unit: build-asan
 
 test-fuzz: build-fuzz
 	@cd $(BUILD_FUZZ) && FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -L fuzz
+
+# The consensus simulator (tests/sim, docs/consensus.md) over SEEDS seeds:
+# a count (1..N) or a range A-B. It prints seeds/s and, for each failing
+# seed, the command that replays it.
+sim: deps
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMEDCHAIN_TESTS=ON >/dev/null
+	@$(CMAKE) --build $(BUILD) -j$(JOBS) --target medchain_sim
+	@$(BUILD)/medchain_sim --seeds $(SEEDS)
 
 demo: build
 	@ARGS="$(ARGS)" scripts/demo

@@ -26,9 +26,9 @@
  * updates its signing record (struct cons_wal) and emits CONS_OUT_SIGN_*;
  * the caller must make cons_wal_get() durable (fsync) before it signs and
  * sends, and hand the signed message back through cons_on_proposal /
- * cons_on_vote so the machine counts its own vote. After a crash
- * cons_restore() resumes from the durable record: the machine never asks
- * to sign a message that conflicts with one it asked for before (a
+ * cons_on_vote so the machine counts its own vote. After a crash,
+ * cons_start() with the durable record resumes from it: the machine never
+ * asks to sign a message that conflicts with one it asked for before (a
  * different value at the same height, round and step), and it keeps its
  * lock. cons_wal_may_sign() lets the signer enforce the same rule again.
  */
@@ -179,7 +179,7 @@ struct cons_round {
   bool prevote_quorum_seen; /* line 36 */
 };
 
-/* The machine. Plain storage (about 200 KiB): allocate it once. */
+/* The machine. Plain storage (about 375 KiB): allocate it once. */
 struct cons {
   uint16_t self;
   struct cons_valset vals;
@@ -191,6 +191,7 @@ struct cons {
   struct hash32 decided_id;
   uint32_t decided_round;
   bool awaiting_value;    /* GET_VALUE sent for (height, round) */
+  bool record_ahead;      /* its record held messages of this height or later at start */
   uint64_t equivocations; /* conflicting messages seen since init */
   struct cons_round rounds[CONS_ROUND_SLOTS];
 };
@@ -204,7 +205,10 @@ void cons_init(struct cons *c, uint16_t self, const struct cons_timeouts *to);
  * round, locks and signing record; a vote it signed in that round is asked
  * for again (same value, so the same signature) and its timers are set.
  * A record of another height only keeps its signing record (so nothing it
- * signed is contradicted). */
+ * signed is contradicted): under a record of a later height (the node's
+ * chain is behind what it signed) the machine runs the height but asks to
+ * sign only what cons_wal_may_sign allows, so it never contradicts a
+ * message it may have signed at this height before. */
 void cons_start(struct cons *c, uint64_t height, const struct cons_valset *vs,
                 const struct cons_wal *wal, struct cons_outbuf *out);
 
@@ -215,6 +219,7 @@ void cons_on_value(struct cons *c, uint64_t height, uint32_t round, const struct
 /* A proposal whose signature the caller verified, and whether its value is
  * valid (the application applied the block). Returns OK, or why it was
  * ignored: ERR_NOT_FOUND (another height or a round out of the window),
+ * ERR_BAD_ARGS (nil id, pol_round not in -1 .. round - 1),
  * ERR_UNAUTHORIZED (not this round's proposer), ERR_EXISTS (a duplicate or
  * a conflicting second proposal, reported as evidence). */
 int cons_on_proposal(struct cons *c, const struct cons_proposal *p, bool valid,

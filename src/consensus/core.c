@@ -7,8 +7,10 @@
  * and emits the request; the signed message comes back as an input like
  * any peer's and is counted then.
  *
- * Tallies count each validator once per round and type: the first vote
- * wins, a conflicting second one is evidence and counts nothing.
+ * Tallies: a validator's first vote of a round and type counts toward its
+ * value and toward "any value"; a conflicting second one is evidence and
+ * counts toward its own value only (see struct cons_round); a third is
+ * dropped.
  */
 #include "consensus/consensus.h"
 
@@ -193,6 +195,18 @@ bool cons_wal_may_sign(const struct cons_wal *w, int kind, uint64_t height, uint
   return false;
 }
 
+/* True when the record holds a message of a later height, or of height h
+ * and a round after r (any round when r is -1). */
+static bool record_past(const struct cons_wal *w, uint64_t h, int64_t r) {
+  const struct cons_signed *s[3] = {&w->proposal, &w->prevote, &w->precommit};
+  for (size_t i = 0; i < 3; i++) {
+    if (s[i]->set && (s[i]->height > h || (s[i]->height == h && (int64_t)s[i]->round > r))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static void sign_proposal(struct cons *c, const struct hash32 *id, int32_t pol,
                           struct cons_outbuf *out) {
   uint64_t h = c->w.height;
@@ -210,9 +224,15 @@ static void sign_vote(struct cons *c, uint8_t type, const struct hash32 *id,
                       struct cons_outbuf *out) {
   uint64_t h = c->w.height;
   uint32_t r = c->w.round;
-  /* The step order makes this hold by construction: one vote per type
-   * per round, rounds only grow, restarts resume from the record. */
-  assert(cons_wal_may_sign(&c->w, type, h, r, -1, id));
+  if (!cons_wal_may_sign(&c->w, type, h, r, -1, id)) {
+    /* Only a machine whose record already held messages at this height
+     * (or later) when it started gets here: the node's chain is behind
+     * what it signed, so it does not contradict what it may have signed.
+     * Otherwise the step order rules this out: one vote per type per
+     * round, rounds only grow, restarts resume from the record. */
+    assert(c->record_ahead);
+    return;
+  }
   struct cons_signed *s = type == CONS_PREVOTE ? &c->w.prevote : &c->w.precommit;
   *s = (struct cons_signed){true, h, r, -1, *id};
   emit(out, &(struct cons_out){
@@ -412,6 +432,7 @@ void cons_start(struct cons *c, uint64_t height, const struct cons_valset *vs,
                            .prevote = w.prevote,
                            .precommit = w.precommit};
   if (wal == NULL || wal->height != height) {
+    c->record_ahead = record_past(&c->w, height, -1);
     start_round(c, 0, out);
     eval(c, out);
     return;
@@ -439,6 +460,7 @@ void cons_start(struct cons *c, uint64_t height, const struct cons_valset *vs,
     }
   }
   uint32_t r = wal->round;
+  c->record_ahead = record_past(&c->w, height, r);
   bool prevoted = at(&c->w.prevote, height, r);
   bool precommitted = at(&c->w.precommit, height, r);
   if (!prevoted && !precommitted) {

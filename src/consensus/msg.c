@@ -158,6 +158,13 @@ static size_t get_signed(struct cons_signed *s, const uint8_t *i, bool *ok) {
   return 49;
 }
 
+/* The padding must be zero, so that a record that decodes encodes back
+ * to the same bytes: a checksum alone would let a writer's garbage in. */
+static bool all_zero(const uint8_t *p, size_t n) {
+  /* Every byte equals its successor and the first is zero. */
+  return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 /* Layout: "MCW1" | u64 height | u32 round | u32 locked_round+1 | locked_id |
  * u32 valid_round+1 | valid_id | 3 * signed (u8 set | u64 h | u32 r |
  * u32 pol+1 | id) | zero padding to 256 | u16 npol | npol * vote (wire
@@ -224,6 +231,7 @@ int cons_wal_decode(struct cons_wal *w, const uint8_t in[CONS_WAL_BYTES]) {
   o += get_signed(&w->proposal, in + o, &ok);
   o += get_signed(&w->prevote, in + o, &ok);
   o += get_signed(&w->precommit, in + o, &ok);
+  ok = ok && all_zero(in + o, WAL_FIXED_BYTES - o);
   o = WAL_FIXED_BYTES;
   w->npol = (uint16_t)((in[o] << 8) | in[o + 1]);
   o += 2;
@@ -236,6 +244,7 @@ int cons_wal_decode(struct cons_wal *w, const uint8_t in[CONS_WAL_BYTES]) {
     }
     o += CONS_VOTE_BYTES;
   }
+  ok = ok && all_zero(in + o, WAL_BODY_BYTES - o);
   if (!ok || lr > INT32_MAX || vr > INT32_MAX || w->round > INT32_MAX) {
     return ERR_CORRUPT;
   }
