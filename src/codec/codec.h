@@ -223,7 +223,7 @@ int codec_vote_sighash_typed(struct hash32 *out, uint8_t type, const struct byte
 /* The precommit's (the commit's signatures). */
 int codec_vote_sighash(struct hash32 *out, const struct bytes *chain_id, uint64_t height,
                        uint32_t round, const struct hash32 *block_hash) MUST_CHECK;
-/* The message a proposer signs: cry_hash_tagged("medchain.proposal.v1",
+/* The message a proposer signs: cry_hash_tagged("medchain.cons.proposal.v1",
  * var chain_id | u64 height | u32 round | u32 (pol_round + 1) | id
  * block_hash); pol_round is -1 (none) or below round (else ERR_BAD_ARGS). */
 int codec_proposal_sighash(struct hash32 *out, const struct bytes *chain_id, uint64_t height,

@@ -23,7 +23,7 @@
 #define BLOCK_TAG "medchain.block.v1"
 #define COMMIT_TAG "medchain.commit.v1"
 #define VOTE_TAG "medchain.vote.v1"
-#define PROPOSAL_TAG "medchain.proposal.v1"
+#define PROPOSAL_TAG "medchain.cons.proposal.v1"
 #define PROPOSAL_BYTES_MAX (4 + LIM_CHAIN_ID_MAX + 8 + 4 + 4 + 32)
 
 #define HEADER_BYTES_MAX (1 + 4 + LIM_CHAIN_ID_MAX + 8 + 8 + 7 * 32 + 4)

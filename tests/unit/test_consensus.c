@@ -1721,7 +1721,7 @@ static void test_sighash_vectors(void **state) {
   assert_string_equal(hex, "83a0a4a1e5443e8aca37127537d7169da9ae68cdccb08b2a4fd16a8f483e20fe");
   assert_int_equal(codec_proposal_sighash(&h, &demo, 42, 1, 0, &id), OK);
   base_hash_hex(hex, &h);
-  assert_string_equal(hex, "1a7293b3041cfab18f7b371d61d47aaf73db6e253b57fb0a70685498e3729439");
+  assert_string_equal(hex, "1425365a674894a2a57c43af3ff882b94be57b016e7486c35ee812e160cdeba1");
 }
 
 /* ---- a follower --------------------------------------------------------------------- */
