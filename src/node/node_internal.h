@@ -210,6 +210,38 @@ enum node_msg_type {
   NODE_MSG_PEER_UP = 200,  /* local only: a session came up */
 };
 
+/* Messages between validators (wire.c): parsers check every length
+ * against the buffer and return ERR_MALFORMED; results borrow from buf. */
+struct node_proposal_msg {
+  struct cons_proposal p;
+  const uint8_t *block; /* encoding, block_len bytes */
+  uint32_t block_len;
+  const uint8_t *commit; /* NULL when commit_len is 0 */
+  uint32_t commit_len;
+};
+int node_msg_proposal_parse(const uint8_t *buf, size_t len,
+                            struct node_proposal_msg *out) MUST_CHECK;
+size_t node_msg_proposal_size(size_t block_len, size_t commit_len);
+void node_msg_proposal_encode(const struct cons_proposal *p, const uint8_t *block, size_t block_len,
+                              const uint8_t *commit, size_t commit_len, uint8_t *out);
+#define NODE_MSG_STATUS_BYTES 13
+int node_msg_status_parse(const uint8_t *buf, size_t len, uint64_t *height, uint32_t *round,
+                          bool *deciding) MUST_CHECK;
+void node_msg_status_encode(uint64_t height, uint32_t round, bool deciding,
+                            uint8_t out[NODE_MSG_STATUS_BYTES]);
+#define NODE_MSG_SYNC_REQ_BYTES 10
+int node_msg_sync_req_parse(const uint8_t *buf, size_t len, uint64_t *from,
+                            uint16_t *count) MUST_CHECK;
+void node_msg_sync_req_encode(uint64_t from, uint16_t count, uint8_t out[NODE_MSG_SYNC_REQ_BYTES]);
+/* TXS: call with a zeroed iterator until it returns ERR_NOT_FOUND (all
+ * read, nothing left over); ERR_MALFORMED at the first bad length. */
+struct node_txs_iter {
+  size_t off;
+  uint32_t left;
+};
+int node_msg_txs_next(const uint8_t *buf, size_t len, struct node_txs_iter *it,
+                      struct bytes *tx) MUST_CHECK;
+
 /* The signing record on disk (wal.c). open reads it (*have false when
  * there is none yet); write makes w durable (fdatasync) before returning. */
 struct node_wal;
