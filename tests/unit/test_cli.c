@@ -455,7 +455,9 @@ static void test_exit_codes(void **state) {
   assert_int_equal(run("testnet", NULL, NULL, NULL), CLI_EXIT_USAGE);
   assert_int_equal(run("testnet", "init", "--dir", "/nonexistent/x"), CLI_EXIT_USAGE);
   assert_int_equal(run("testnet", "status", "--dir", "/nonexistent/x"), CLI_EXIT_FAIL);
-  assert_int_equal(run("bench", "--nodes", "4", NULL), CLI_EXIT_USAGE);
+  assert_int_equal(run("bench", "--nodes", "0", NULL), CLI_EXIT_USAGE);
+  assert_int_equal(run("bench", "--nodes", "65", NULL), CLI_EXIT_USAGE);
+  assert_int_equal(run("bench", "--target", "http://127.0.0.1:1", NULL), CLI_EXIT_USAGE);
   assert_int_equal(run("query", NULL, NULL, NULL), CLI_EXIT_USAGE);
   assert_int_equal(run("query", "methods", NULL, NULL), CLI_EXIT_OK);
   assert_int_equal(run("verify", NULL, NULL, NULL), CLI_EXIT_USAGE);
