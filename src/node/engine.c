@@ -284,10 +284,8 @@ static void send_vote(struct node *n, const struct cons_vote *v, int to) {
 /* STATUS: u64 committed height | u32 round | u8 1 when deciding height +
  * 1, 0 while waiting to start it. */
 static void send_status(struct node *n, int to) {
-  uint8_t buf[13];
-  base_put_u64be(buf, n->height);
-  base_put_u32be(buf + 8, cons_round(n->eng->cons));
-  buf[12] = n->eng->between ? 0 : 1;
+  uint8_t buf[NODE_MSG_STATUS_BYTES];
+  node_msg_status_encode(n->height, cons_round(n->eng->cons), !n->eng->between, buf);
   out_queue(n, NODE_MSG_STATUS, to, buf, sizeof buf);
 }
 
@@ -309,22 +307,12 @@ static void send_proposal(struct node *n, const struct cons_proposal *p, const s
       codec_commit_encode(&b->last_commit, commit_buf, sizeof commit_buf, &clen) != OK) {
     clen = 0;
   }
-  size_t len = CONS_PROPOSAL_BYTES + 4 + b->raw_len + 4 + clen;
+  size_t len = node_msg_proposal_size(b->raw_len, clen);
   uint8_t *buf = malloc(len);
   if (buf == NULL) {
     return;
   }
-  cons_proposal_encode(p, buf);
-  size_t o = CONS_PROPOSAL_BYTES;
-  base_put_u32be(buf + o, (uint32_t)b->raw_len);
-  o += 4;
-  memcpy(buf + o, b->raw, b->raw_len);
-  o += b->raw_len;
-  base_put_u32be(buf + o, (uint32_t)clen);
-  o += 4;
-  memcpy(buf + o, commit_buf, clen);
-  o += clen;
-  assert(o == len);
+  node_msg_proposal_encode(p, b->raw, b->raw_len, commit_buf, clen, buf);
   /* The proof of lock travels first, so the proposal finds it. */
   if (p->pol_round >= 0) {
     struct cons_vote v[LIM_VALIDATORS_MAX];
@@ -849,29 +837,15 @@ static void start_height(struct node *n) {
 
 static void on_proposal(struct node *n, uint16_t peer, const uint8_t *buf, size_t len) {
   struct node_engine *e = n->eng;
-  struct cons_proposal p;
-  if (len < CONS_PROPOSAL_BYTES + 8 || cons_proposal_decode(&p, buf, CONS_PROPOSAL_BYTES) != OK) {
+  struct node_proposal_msg msg;
+  if (node_msg_proposal_parse(buf, len, &msg) != OK) {
     drop(n, NODE_DROP_MALFORMED);
     p2p_punish(n->p2p, peer, "malformed");
     return;
   }
-  size_t o = CONS_PROPOSAL_BYTES;
-  uint32_t blen = base_get_u32be(buf + o);
-  o += 4;
-  if (blen > len - o - 4 || blen > LIM_BLOCK_BYTES_MAX) {
-    drop(n, NODE_DROP_MALFORMED);
-    p2p_punish(n->p2p, peer, "malformed");
-    return;
-  }
-  const uint8_t *bbuf = buf + o;
-  o += blen;
-  uint32_t clen = base_get_u32be(buf + o);
-  o += 4;
-  if (clen != len - o) {
-    drop(n, NODE_DROP_MALFORMED);
-    p2p_punish(n->p2p, peer, "malformed");
-    return;
-  }
+  const struct cons_proposal p = msg.p;
+  const uint8_t *bbuf = msg.block;
+  uint32_t blen = msg.block_len;
   int rc = cons_proposal_verify(&p, &n->vals, &n->chain_id);
   if (rc != OK) {
     drop(n, rc == ERR_UNAUTHORIZED ? NODE_DROP_NOT_VALIDATOR : NODE_DROP_BAD_SIGNATURE);
@@ -909,8 +883,8 @@ static void on_proposal(struct node *n, uint16_t peer, const uint8_t *buf, size_
       p2p_punish(n->p2p, peer, "malformed");
       return;
     }
-    if (clen > 0) {
-      bd->has_last_commit = codec_commit_decode(&bd->last_commit, buf + o, clen) == OK;
+    if (msg.commit_len > 0) {
+      bd->has_last_commit = codec_commit_decode(&bd->last_commit, msg.commit, msg.commit_len) == OK;
     }
     bd->valid = check_body(n, bd, p.proposer);
     valid = bd->valid;
@@ -960,10 +934,8 @@ static void on_vote(struct node *n, uint16_t peer, const uint8_t *buf, size_t le
 
 static void sync_request(struct node *n, uint16_t peer, uint64_t from, uint16_t count) {
   struct node_engine *e = n->eng;
-  uint8_t buf[10];
-  base_put_u64be(buf, from);
-  buf[8] = (uint8_t)(count >> 8);
-  buf[9] = (uint8_t)count;
+  uint8_t buf[NODE_MSG_SYNC_REQ_BYTES];
+  node_msg_sync_req_encode(from, count, buf);
   out_queue(n, NODE_MSG_SYNC_REQ, peer, buf, sizeof buf);
   e->sync_pending = true;
   e->sync_peer = peer;
@@ -973,26 +945,28 @@ static void sync_request(struct node *n, uint16_t peer, uint64_t from, uint16_t 
 
 static void on_status(struct node *n, uint16_t peer, const uint8_t *buf, size_t len) {
   struct node_engine *e = n->eng;
-  if (len != 13 || peer >= LIM_VALIDATORS_MAX || buf[12] > 1) {
+  uint64_t h = 0;
+  uint32_t round = 0;
+  bool deciding = false;
+  if (peer >= LIM_VALIDATORS_MAX || node_msg_status_parse(buf, len, &h, &round, &deciding) != OK) {
     drop(n, NODE_DROP_MALFORMED);
     return;
   }
-  uint64_t h = base_get_u64be(buf);
   e->peer_height[peer] = h;
   /* A peer started the height we wait to start (it has work): start it
    * too, so its proposer proposes in round 0 instead of after a timeout. */
-  if (e->between && h == n->height && buf[12] == 1) {
+  if (e->between && h == n->height && deciding) {
     e->start_now = true;
   }
 }
 
 static void on_sync_req(struct node *n, uint16_t peer, const uint8_t *buf, size_t len) {
-  if (len != 10) {
+  uint64_t from = 0;
+  uint16_t count = 0;
+  if (node_msg_sync_req_parse(buf, len, &from, &count) != OK) {
     drop(n, NODE_DROP_MALFORMED);
     return;
   }
-  uint64_t from = base_get_u64be(buf);
-  uint16_t count = (uint16_t)((buf[8] << 8) | buf[9]);
   if (count > SYNC_BATCH + 1) {
     count = SYNC_BATCH + 1;
   }
@@ -1394,28 +1368,17 @@ static void gossip_flush_locked(struct node *n, bool force) {
 }
 
 static void ingress_txs(struct node *n, const struct node_msg *m) {
-  if (m->len < 4) {
-    drop(n, NODE_DROP_MALFORMED);
-    return;
-  }
-  uint32_t count = base_get_u32be(m->buf);
-  size_t o = 4;
-  for (uint32_t i = 0; i < count; i++) {
-    if (m->len - o < 4) {
-      drop(n, NODE_DROP_MALFORMED);
-      return;
-    }
-    uint32_t len = base_get_u32be(m->buf + o);
-    o += 4;
-    if (len > m->len - o) {
-      drop(n, NODE_DROP_MALFORMED);
-      return;
-    }
+  struct node_txs_iter it = {0};
+  struct bytes tx;
+  int rc;
+  while ((rc = node_msg_txs_next(m->buf, m->len, &it, &tx)) == OK) {
     struct hash32 h;
     /* Rejections are counted by node_tx_admit like any submission. */
-    int rc = node_tx_admit(n, m->buf + o, len, &h, false);
-    (void)rc;
-    o += len;
+    int arc = node_tx_admit(n, tx.ptr, tx.len, &h, false);
+    (void)arc;
+  }
+  if (rc != ERR_NOT_FOUND) {
+    drop(n, NODE_DROP_MALFORMED);
   }
 }
 

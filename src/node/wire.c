@@ -39,9 +39,8 @@ size_t node_msg_proposal_size(size_t block_len, size_t commit_len) {
   return CONS_PROPOSAL_BYTES + 4 + block_len + 4 + commit_len;
 }
 
-void node_msg_proposal_encode(const struct cons_proposal *p, const uint8_t *block,
-                              size_t block_len, const uint8_t *commit, size_t commit_len,
-                              uint8_t *out) {
+void node_msg_proposal_encode(const struct cons_proposal *p, const uint8_t *block, size_t block_len,
+                              const uint8_t *commit, size_t commit_len, uint8_t *out) {
   assert(block_len <= UINT32_MAX && commit_len <= UINT32_MAX);
   cons_proposal_encode(p, out);
   size_t o = CONS_PROPOSAL_BYTES;
@@ -86,15 +85,13 @@ int node_msg_sync_req_parse(const uint8_t *buf, size_t len, uint64_t *from, uint
   return OK;
 }
 
-void node_msg_sync_req_encode(uint64_t from, uint16_t count,
-                              uint8_t out[NODE_MSG_SYNC_REQ_BYTES]) {
+void node_msg_sync_req_encode(uint64_t from, uint16_t count, uint8_t out[NODE_MSG_SYNC_REQ_BYTES]) {
   base_put_u64be(out, from);
   out[8] = (uint8_t)(count >> 8);
   out[9] = (uint8_t)count;
 }
 
-int node_msg_txs_next(const uint8_t *buf, size_t len, struct node_txs_iter *it,
-                      struct bytes *tx) {
+int node_msg_txs_next(const uint8_t *buf, size_t len, struct node_txs_iter *it, struct bytes *tx) {
   assert(it != NULL && tx != NULL);
   if (it->off == 0) {
     if (len < 4) {
