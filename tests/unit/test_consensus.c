@@ -501,16 +501,26 @@ static void test_four_validators_happy_path(void **state) {
 
 /* ---- proposer selection --------------------------------------------------------- */
 
-/* The rule written out: slot (h + r) mod total through cumulative powers
- * (h + r taken mod total term by term, which is the same number). */
+/* The rule written out: round 0's proposer by slot h mod (total / g)
+ * through the cumulative powers divided by g (their gcd); round r's is
+ * the r-th validator after it. */
 static uint16_t proposer_ref(const struct cons_valset *vs, uint64_t h, uint32_t r) {
-  uint64_t total = cons_total_power(vs);
-  uint64_t slot = (h % total + r % total) % total;
-  for (uint16_t i = 0;; i++) {
-    if (slot < vs->power[i]) {
-      return i;
+  uint64_t g = 0;
+  for (uint16_t i = 0; i < vs->n; i++) {
+    uint64_t a = vs->power[i], b = g;
+    while (b != 0) {
+      uint64_t t = a % b;
+      a = b;
+      b = t;
     }
-    slot -= vs->power[i];
+    g = a;
+  }
+  uint64_t slot = h % (cons_total_power(vs) / g);
+  for (uint16_t i = 0;; i++) {
+    if (slot < vs->power[i] / g) {
+      return (uint16_t)((i + r % vs->n) % vs->n);
+    }
+    slot -= vs->power[i] / g;
   }
 }
 
@@ -521,24 +531,25 @@ static void test_proposer_proportional_to_power(void **state) {
   valset(&vs, 4, power);
   assert_int_equal(cons_total_power(&vs), 10);
   const uint64_t k = 7;
-  uint64_t by_height[4] = {0}, by_round[4] = {0}, by_both[4] = {0};
+  uint64_t by_height[4] = {0}, by_round[4] = {0};
   for (uint64_t s = 0; s < 10 * k; s++) {
     by_height[cons_proposer(&vs, 1 + s, 0)]++;
-    by_round[cons_proposer(&vs, 5, (uint32_t)s)]++;
-    /* Rounds 0..k-1 of heights 1..10: a round r + 1 at h is round r at
-     * h + 1, so every slot still comes up k times. */
-    by_both[cons_proposer(&vs, 1 + s % 10, (uint32_t)(s / 10))]++;
+  }
+  for (uint32_t r = 0; r < 4 * k; r++) {
+    by_round[cons_proposer(&vs, 5, r)]++;
   }
   for (int i = 0; i < 4; i++) {
+    /* Round 0: in proportion to power. Later rounds: every validator in
+     * turn, so a crashed proposer costs a height one round. */
     assert_int_equal(by_height[i], power[i] * k);
-    assert_int_equal(by_round[i], power[i] * k);
-    assert_int_equal(by_both[i], power[i] * k);
+    assert_int_equal(by_round[i], k);
   }
-  /* Slots 0 | 1 2 | 3 4 5 | 6 7 8 9. */
+  /* Slots 0 | 1 2 | 3 4 5 | 6 7 8 9 at round 0, then the next validators. */
   assert_int_equal(cons_proposer(&vs, 10, 0), 0);
   assert_int_equal(cons_proposer(&vs, 1, 0), 1);
-  assert_int_equal(cons_proposer(&vs, 1, 1), 1);
-  assert_int_equal(cons_proposer(&vs, 1, 2), 2);
+  assert_int_equal(cons_proposer(&vs, 1, 1), 2);
+  assert_int_equal(cons_proposer(&vs, 1, 2), 3);
+  assert_int_equal(cons_proposer(&vs, 1, 3), 0);
   assert_int_equal(cons_proposer(&vs, 5, 0), 2);
   assert_int_equal(cons_proposer(&vs, 6, 0), 3);
   assert_int_equal(cons_proposer(&vs, 9, 0), 3);
@@ -550,10 +561,11 @@ static void test_proposer_proportional_to_power(void **state) {
       assert_int_equal(p, proposer_ref(&vs, h, r));
     }
   }
-  /* (2^64 - 1) mod 10 = 5, (2^31 - 1) mod 10 = 7: slot 2, validator 1. */
+  /* (2^64 - 1) mod 10 = 5: slot 5, validator 2; (2^31 - 1) mod 4 = 3. */
   assert_int_equal(cons_proposer(&vs, UINT64_MAX, INT32_MAX), 1);
-  /* Equal powers: round robin. */
-  valset(&vs, 4, NULL);
+  /* Equal powers, however large: round robin by height and by round. */
+  const uint64_t tens[] = {10, 10, 10, 10};
+  valset(&vs, 4, tens);
   for (uint64_t h = 1; h < 20; h++) {
     for (uint32_t r = 0; r < 8; r++) {
       assert_int_equal(cons_proposer(&vs, h, r), (h + r) % 4);
