@@ -259,7 +259,11 @@ static void out_queue(struct node *n, uint8_t type, int to, const uint8_t *a, si
     return;
   }
   memcpy(buf, a, alen);
-  e->outbox[e->nout++] = (struct out_msg){type, to, buf, alen};
+  struct out_msg *m = &e->outbox[e->nout++];
+  m->type = type;
+  m->to = to;
+  m->buf = buf;
+  m->len = alen;
 }
 
 static void out_flush(struct node *n) {
@@ -328,7 +332,11 @@ static void send_proposal(struct node *n, const struct cons_proposal *p, const s
     free(buf);
     return;
   }
-  e->outbox[e->nout++] = (struct out_msg){NODE_MSG_PROPOSAL, to, buf, len};
+  struct out_msg *m = &e->outbox[e->nout++];
+  m->type = NODE_MSG_PROPOSAL;
+  m->to = to;
+  m->buf = buf;
+  m->len = len;
 }
 
 /* This node's messages of the height again, to one peer or all. */
