@@ -17,10 +17,11 @@
  *
  * Voting power: a quorum is more than two thirds of the total power, a
  * "skip" set more than one third. The proposer of (height, round) is
- * chosen by cons_proposer: slot (height + round) mod total power, walked
- * through the validators' cumulative powers, so each validator proposes in
- * proportion to its power and every node computes the same answer without
- * history.
+ * chosen by cons_proposer: round 0's by slot height mod total power,
+ * walked through the validators' cumulative powers (all divided by their
+ * gcd), so each validator proposes in proportion to its power; every later
+ * round passes to the next validator, so a crashed proposer costs a height
+ * one round. Every node computes the same answer without history.
  *
  * Double-sign protection: whenever the machine decides to sign, it first
  * updates its signing record (struct cons_wal) and emits CONS_OUT_SIGN_*;

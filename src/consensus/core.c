@@ -46,16 +46,38 @@ uint64_t cons_total_power(const struct cons_valset *vs) {
   return t;
 }
 
+static uint64_t gcd_u64(uint64_t a, uint64_t b) {
+  while (b != 0) {
+    uint64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/* The height picks round 0's proposer by walking slot height mod total
+ * power through the cumulative powers, all divided by their gcd: equal
+ * powers then take turns height by height rather than in runs of `power`
+ * heights. Each later round passes to the next validator in index order,
+ * so any n consecutive rounds visit every validator and a crashed
+ * proposer costs a height one round. (Walking height + round instead kept
+ * a validator of power p proposing for p rounds in a row: with four
+ * validators of power 10 and one down, a height waited ten rounds.) */
 uint16_t cons_proposer(const struct cons_valset *vs, uint64_t height, uint32_t round) {
   assert(vs->n > 0 && vs->n <= LIM_VALIDATORS_MAX);
-  uint64_t total = cons_total_power(vs);
-  assert(total > 0);
-  uint64_t slot = (height % total + round % total) % total;
+  uint64_t g = 0;
   for (uint16_t i = 0; i < vs->n; i++) {
-    if (slot < vs->power[i]) {
-      return i;
+    g = gcd_u64(vs->power[i], g);
+  }
+  uint64_t total = cons_total_power(vs);
+  assert(g > 0 && total > 0 && total % g == 0);
+  uint64_t slot = height % (total / g);
+  for (uint16_t i = 0; i < vs->n; i++) {
+    uint64_t p = vs->power[i] / g;
+    if (slot < p) {
+      return (uint16_t)((i + round % vs->n) % vs->n);
     }
-    slot -= vs->power[i];
+    slot -= p;
   }
   assert(0 && "slot beyond the total power");
   return 0;
