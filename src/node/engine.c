@@ -55,6 +55,7 @@
 #define SYNC_BATCH 32u
 #define SYNC_BYTES_MAX (64ull << 20)
 #define SYNC_TIMEOUT_NS (3000ull * 1000000u)
+#define STALL_NS (2000ull * 1000000u)
 #define CLOCK_AHEAD_MS 10000u
 #define WAIT_MAX_MS 100u
 #define NODE_BACKOFF_MIN_NS (100u * 1000000ull)
@@ -1261,8 +1262,15 @@ static void maybe_sync(struct node *n, uint64_t now) {
   }
   e->sync_pending = false;
   /* One block behind is what consensus itself catches; more is sync's. A
-   * decided block whose body was lost also comes this way. */
-  if (best > n->height + 1 || (best > n->height && (e->decided_unstored || e->between))) {
+   * decided block whose body was lost also comes this way, and so does the
+   * block of a height that stalls while a peer has decided it: the peers
+   * that decided it no longer send its votes, so a node that missed them
+   * (it restarted just then) would otherwise wait forever, and with only a
+   * quorum up the others wait for it. */
+  /* now was read before this pass's commits: last_progress_ns may be later. */
+  bool stalled = now > e->last_progress_ns && now - e->last_progress_ns >= STALL_NS;
+  if (best > n->height + 1 ||
+      (best > n->height && (e->decided_unstored || e->between || stalled))) {
     sync_request(n, who, n->height + 1, SYNC_BATCH);
   }
 }
