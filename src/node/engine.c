@@ -1237,6 +1237,12 @@ static void fire_timers(struct node *n, uint64_t now) {
   }
 }
 
+/* Nanoseconds from then to now; 0 when then is later (now was read before
+ * this pass's commits moved the progress clock). */
+static uint64_t elapsed(uint64_t now, uint64_t then) {
+  return now > then ? now - then : 0;
+}
+
 static void maybe_sync(struct node *n, uint64_t now) {
   struct node_engine *e = n->eng;
   uint64_t best = 0;
@@ -1248,7 +1254,7 @@ static void maybe_sync(struct node *n, uint64_t now) {
     }
   }
   atomic_store_explicit(&n->best_peer_height, best, memory_order_relaxed);
-  if (e->sync_pending && now - e->sync_ns < SYNC_TIMEOUT_NS) {
+  if (e->sync_pending && elapsed(now, e->sync_ns) < SYNC_TIMEOUT_NS) {
     return;
   }
   e->sync_pending = false;
@@ -1258,7 +1264,7 @@ static void maybe_sync(struct node *n, uint64_t now) {
    * that decided it no longer send its votes, so a node that missed them
    * (it restarted just then) would otherwise wait forever, and with only a
    * quorum up the others wait for it. */
-  bool stalled = now - e->last_progress_ns >= STALL_NS;
+  bool stalled = elapsed(now, e->last_progress_ns) >= STALL_NS;
   if (best > n->height + 1 ||
       (best > n->height && (e->decided_unstored || e->between || stalled))) {
     sync_request(n, who, n->height + 1, SYNC_BATCH);
@@ -1270,12 +1276,12 @@ static void periodic(struct node *n, uint64_t now) {
   if (n->p2p == NULL) {
     return;
   }
-  if (now - e->last_status_ns >= STATUS_NS) {
+  if (elapsed(now, e->last_status_ns) >= STATUS_NS) {
     e->last_status_ns = now;
     send_status(n, -1);
   }
-  if (!e->between && now - e->last_progress_ns >= RESEND_NS &&
-      now - e->last_resend_ns >= RESEND_NS) {
+  if (!e->between && elapsed(now, e->last_progress_ns) >= RESEND_NS &&
+      elapsed(now, e->last_resend_ns) >= RESEND_NS) {
     e->last_resend_ns = now;
     resend_own(n, -1);
   }

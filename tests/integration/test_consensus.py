@@ -455,13 +455,13 @@ def phase_one_behind(net, load, x, mine, down, tries=3):
             p.delay(to_target=0.15)
         else:
             p.delay(from_target=0.15)
-    for k in range(tries):
+    for _ in range(tries):
         behind = mc.wait_for(lambda: (net.height(others[0]) or 0) > (net.height(x) or 0), 5,
                              0.005)
         hs = heights(net, alive)
         net.kill(x)
         start_only(net, x)
-        took = grows(net, alive, 3, timeout=30)
+        took = grows(net, alive, 3, timeout=45)
         log(f"node{x} killed {'one behind' if behind else 'level'} at {hs}: the chain went on "
             f"in {took} s")
         mc.check(took is not None, f"killed at {hs} with node{down} down, node{x} restarts and "
@@ -478,11 +478,11 @@ def phase_block_sync(net, load, x, blocks=1000):
     # the stopped node short.
     restart_all(net, load, resume=False, heartbeat_ms=10, timeout_propose_ms=50,
                 timeout_vote_ms=25)
+    h0 = net.height(x)
     net.kill(x, signal.SIGTERM)
-    h0 = max(heights(net, others))
     t = time.time()
     made = mc.wait_for(lambda: min(h or 0 for h in heights(net, others)) >= h0 + blocks, 150, 0.5)
-    target = max(heights(net, others))
+    target = max(h or 0 for h in heights(net, others))
     log(f"node{x} stopped at height {h0}: the others made {target - h0} blocks "
         f"in {time.time() - t:.1f} s")
     mc.check(made, f"the others make {blocks} blocks while node{x} is down ({h0} -> {target})")
@@ -508,7 +508,8 @@ def phase_block_sync(net, load, x, blocks=1000):
         except OSError:
             return False
         return (seen["catching_up"] is False and seen["metric"] is not None
-                and seen["metric"] >= target and seen["theirs"] - seen["metric"] <= 5)
+                and seen["theirs"] is not None and seen["metric"] >= target
+                and seen["theirs"] - seen["metric"] <= 5)
 
     mc.check(mc.wait_for(following, 30, 0.2),
              f"node{x}'s /v1/status says not catching up and its /metrics medchain_height "
