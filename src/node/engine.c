@@ -844,6 +844,25 @@ static void start_height(struct node *n) {
 
 /* ---- messages in ------------------------------------------------------------------------- */
 
+/* A proposal or vote for height h: only the height being decided counts
+ * (an older one is stale; a later one is left to block sync, which the
+ * peers' STATUS triggers). A peer already in the next height starts it
+ * here too. */
+static bool height_open(struct node *n, uint64_t h) {
+  if (h <= n->height) {
+    drop(n, NODE_DROP_STALE);
+    return false;
+  }
+  if (h > n->height + 1) {
+    drop(n, NODE_DROP_FAR_FUTURE);
+    return false;
+  }
+  if (n->eng->between) {
+    start_height(n);
+  }
+  return true;
+}
+
 static void on_proposal(struct node *n, uint16_t peer, const uint8_t *buf, size_t len) {
   struct node_engine *e = n->eng;
   struct node_proposal_msg msg;
@@ -861,16 +880,8 @@ static void on_proposal(struct node *n, uint16_t peer, const uint8_t *buf, size_
     p2p_punish(n->p2p, peer, "bad_proposal");
     return;
   }
-  if (p.height <= n->height) {
-    drop(n, NODE_DROP_STALE);
+  if (!height_open(n, p.height)) {
     return;
-  }
-  if (p.height > n->height + 1) {
-    drop(n, NODE_DROP_FAR_FUTURE);
-    return; /* STATUS brings sync */
-  }
-  if (e->between) {
-    start_height(n);
   }
   struct body *bd = body_find(e, &p.id);
   bool valid = false;
@@ -922,16 +933,8 @@ static void on_vote(struct node *n, uint16_t peer, const uint8_t *buf, size_t le
     p2p_punish(n->p2p, peer, "bad_vote");
     return;
   }
-  if (v.height <= n->height) {
-    drop(n, NODE_DROP_STALE);
+  if (!height_open(n, v.height)) {
     return;
-  }
-  if (v.height > n->height + 1) {
-    drop(n, NODE_DROP_FAR_FUTURE);
-    return;
-  }
-  if (e->between) {
-    start_height(n);
   }
   struct cons_outbuf out = {0};
   rc = cons_on_vote(e->cons, &v, &out);
@@ -1130,71 +1133,70 @@ static struct node_msg *msg_copy(uint16_t peer, uint8_t type, const uint8_t *buf
   return m;
 }
 
+/* Under the queue's lock: appends a copy of the message when the bounds
+ * allow (count_max messages, bytes_max bytes). */
+static bool queue_push(struct node_queue *q, uint32_t count_max, uint64_t bytes_max, uint16_t peer,
+                       uint8_t type, const uint8_t *buf, size_t len) {
+  if (q->count >= count_max || q->bytes + len > bytes_max) {
+    return false;
+  }
+  struct node_msg *m = msg_copy(peer, type, buf, len);
+  if (m == NULL) {
+    return false;
+  }
+  if (q->tail != NULL) {
+    q->tail->next = m;
+  } else {
+    q->head = m;
+  }
+  q->tail = m;
+  q->count++;
+  q->bytes += len;
+  return true;
+}
+
+/* Under the queue's lock: empties it, returning its list. */
+static struct node_msg *queue_take(struct node_queue *q) {
+  struct node_msg *m = q->head;
+  *q = (struct node_queue){0};
+  return m;
+}
+
 void node_on_p2p_msg(void *ctx, uint16_t peer, uint8_t type, const uint8_t *buf, size_t len) {
   struct node *n = ctx;
+  bool queued = false;
   if (type == NODE_MSG_TXS) {
     pthread_mutex_lock(&n->in_mu);
-    bool room = n->tx_count < TXQ_COUNT_MAX && n->tx_bytes + len <= TXQ_BYTES_MAX;
-    struct node_msg *m = room ? msg_copy(peer, type, buf, len) : NULL;
-    if (m != NULL) {
-      if (n->tx_tail != NULL) {
-        n->tx_tail->next = m;
-      } else {
-        n->tx_head = m;
-      }
-      n->tx_tail = m;
-      n->tx_count++;
-      n->tx_bytes += len;
+    queued = queue_push(&n->txq, TXQ_COUNT_MAX, TXQ_BYTES_MAX, peer, type, buf, len);
+    if (queued) {
       pthread_cond_signal(&n->in_cv);
     }
     pthread_mutex_unlock(&n->in_mu);
-    if (m == NULL) {
-      drop(n, NODE_DROP_QUEUE_FULL);
-    }
-    return;
-  }
-  if (type == NODE_MSG_PEER_UP) {
-    drop(n, NODE_DROP_MALFORMED);
-    return;
-  }
-  pthread_mutex_lock(&n->mu);
-  bool room = n->in_count < INBOX_COUNT_MAX && n->in_bytes + len <= INBOX_BYTES_MAX;
-  struct node_msg *m = room ? msg_copy(peer, type, buf, len) : NULL;
-  if (m != NULL) {
-    if (n->in_tail != NULL) {
-      n->in_tail->next = m;
-    } else {
-      n->in_head = m;
-    }
-    n->in_tail = m;
-    n->in_count++;
-    n->in_bytes += len;
-    pthread_cond_signal(&n->work_cv);
-  }
-  pthread_mutex_unlock(&n->mu);
-  if (m == NULL) {
-    drop(n, NODE_DROP_QUEUE_FULL);
-  }
-}
-
-void node_on_p2p_peer(void *ctx, uint16_t peer, bool up) {
-  if (up) {
-    uint8_t none = 0;
-    struct node *n = ctx;
+  } else if (type != NODE_MSG_PEER_UP) {
     pthread_mutex_lock(&n->mu);
-    struct node_msg *m = msg_copy(peer, NODE_MSG_PEER_UP, &none, 0);
-    if (m != NULL) {
-      if (n->in_tail != NULL) {
-        n->in_tail->next = m;
-      } else {
-        n->in_head = m;
-      }
-      n->in_tail = m;
-      n->in_count++;
+    queued = queue_push(&n->inbox, INBOX_COUNT_MAX, INBOX_BYTES_MAX, peer, type, buf, len);
+    if (queued) {
       pthread_cond_signal(&n->work_cv);
     }
     pthread_mutex_unlock(&n->mu);
   }
+  if (!queued) {
+    drop(n, type == NODE_MSG_PEER_UP ? NODE_DROP_MALFORMED : NODE_DROP_QUEUE_FULL);
+  }
+}
+
+void node_on_p2p_peer(void *ctx, uint16_t peer, bool up) {
+  if (!up) {
+    return;
+  }
+  struct node *n = ctx;
+  pthread_mutex_lock(&n->mu);
+  /* Counted against the bounds like any message, so a flapping peer
+   * cannot grow the inbox. */
+  if (queue_push(&n->inbox, INBOX_COUNT_MAX, INBOX_BYTES_MAX, peer, NODE_MSG_PEER_UP, NULL, 0)) {
+    pthread_cond_signal(&n->work_cv);
+  }
+  pthread_mutex_unlock(&n->mu);
 }
 
 /* ---- the loop ----------------------------------------------------------------------------- */
@@ -1313,17 +1315,14 @@ void *node_engine_main(void *arg) {
     uint64_t wake = next_wake(n, now);
     bool due = e->between && height_due_locked(n, now, &wake);
     bool timers_due = wake <= now;
-    if (n->in_head == NULL && !due && !timers_due) {
+    if (n->inbox.head == NULL && !due && !timers_due) {
       struct timespec ts;
       node_deadline(&ts, (wake - now + 999999u) / 1000000u);
       int rc = pthread_cond_timedwait(&n->work_cv, &n->mu, &ts);
       assert(rc == 0 || rc == ETIMEDOUT);
       (void)rc;
     }
-    struct node_msg *msgs = n->in_head;
-    n->in_head = n->in_tail = NULL;
-    n->in_count = 0;
-    n->in_bytes = 0;
+    struct node_msg *msgs = queue_take(&n->inbox);
     pthread_mutex_unlock(&n->mu);
     while (msgs != NULL) {
       struct node_msg *m = msgs;
@@ -1411,16 +1410,13 @@ void *node_ingress_main(void *arg) {
     if (stopping) {
       break;
     }
-    if (n->tx_head == NULL) {
+    if (n->txq.head == NULL) {
       struct timespec ts;
       node_deadline(&ts, n->gossip_len > 0 ? 2 : WAIT_MAX_MS);
       (void)pthread_cond_timedwait(&n->in_cv, &n->in_mu, &ts);
     }
     gossip_flush_locked(n, false);
-    struct node_msg *msgs = n->tx_head;
-    n->tx_head = n->tx_tail = NULL;
-    n->tx_count = 0;
-    n->tx_bytes = 0;
+    struct node_msg *msgs = queue_take(&n->txq);
     pthread_mutex_unlock(&n->in_mu);
     while (msgs != NULL) {
       struct node_msg *m = msgs;

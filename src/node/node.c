@@ -406,8 +406,8 @@ void node_destroy(struct node *n) {
   node_stop(n); /* a no-op when the caller stopped it first, as it should */
   p2p_destroy(n->p2p);
   node_engine_deinit(n);
-  msgs_free(n->in_head);
-  msgs_free(n->tx_head);
+  msgs_free(n->inbox.head);
+  msgs_free(n->txq.head);
   free(n->gossip_buf);
   node_mempool_destroy(n->mp);
   cry_keys_destroy(n->keys);

@@ -119,6 +119,22 @@ struct node_waiter {
   struct node_waiter *prev, *next;
 };
 
+/* A message from a peer, queued for the engine or the ingress thread. */
+struct node_msg {
+  struct node_msg *next;
+  uint16_t peer;
+  uint8_t type;
+  uint32_t len;
+  uint8_t buf[];
+};
+
+/* A FIFO of messages bounded by its owner (the caller holds its lock). */
+struct node_queue {
+  struct node_msg *head, *tail;
+  uint32_t count;
+  uint64_t bytes;
+};
+
 struct node {
   struct node_config cfg;
   struct store *store;
@@ -168,13 +184,9 @@ struct node {
   /* Messages from peers for the engine, and transactions from peers for
    * the ingress thread: queues under in_mu, bounded in count and bytes. */
   pthread_mutex_t in_mu;
-  pthread_cond_t in_cv; /* ingress: transactions queued, or stop */
-  struct node_msg *in_head, *in_tail;
-  uint32_t in_count;
-  uint64_t in_bytes;
-  struct node_msg *tx_head, *tx_tail;
-  uint32_t tx_count;
-  uint64_t tx_bytes;
+  pthread_cond_t in_cv;    /* ingress: transactions queued, or stop */
+  struct node_queue inbox; /* under mu, for the engine */
+  struct node_queue txq;   /* under in_mu, for the ingress thread */
   /* Transactions admitted through the API, batched for gossip (in_mu). */
   uint8_t *gossip_buf;
   size_t gossip_len;
@@ -188,15 +200,6 @@ struct node {
   _Atomic uint64_t best_peer_height;
   _Atomic uint64_t blocks_synced;
   _Atomic bool ingress_stop;
-};
-
-/* A message from a peer, queued for the engine or the ingress thread. */
-struct node_msg {
-  struct node_msg *next;
-  uint16_t peer;
-  uint8_t type;
-  uint32_t len;
-  uint8_t buf[];
 };
 
 /* Messages between nodes (the p2p type byte). */

@@ -7,7 +7,7 @@
 import { listAll, signedGet } from "./api.js";
 import { onEvent } from "./events.js";
 import { keyPanel, kindWarning } from "./keys.js";
-import { consentState } from "./patient.js";
+import { consentColumns, consentState } from "./patient.js";
 import {
   clear,
   el,
@@ -16,7 +16,6 @@ import {
   hide,
   shortId,
   showError,
-  statusBadge,
   table,
 } from "./ui.js";
 
@@ -109,18 +108,7 @@ export function initDoctor(root) {
       items.sort((a, b) => b.granted_height - a.granted_height);
       clear(consentsBox).append(
         table(
-          [
-            { label: "Consent", cell: (c) => shortId(c.id) },
-            { label: "Patient", cell: (c) => shortId(c.patient) },
-            {
-              label: "Access to",
-              cell: (c) =>
-                c.scope === "record" ? el("span", {}, "record ", shortId(c.record)) : c.category,
-            },
-            { label: "Purpose", cell: (c) => c.purpose },
-            { label: "Until", cell: (c) => fmtTime(c.expires_ms) },
-            { label: "Status", cell: (c) => statusBadge(consentState(c)) },
-          ],
+          consentColumns("Patient", "patient"),
           items,
           { empty: "No consent names you." },
         ),

@@ -48,6 +48,22 @@ export function consentState(c, now = Date.now()) {
   return c.status;
 }
 
+/** The columns of a consent table; `party` names the other side's column
+ * ("Grantee" for the patient's view, "Patient" for the doctor's). */
+export function consentColumns(party, key) {
+  return [
+    { label: "Consent", cell: (c) => shortId(c.id) },
+    { label: party, cell: (c) => shortId(c[key]) },
+    {
+      label: "Access to",
+      cell: (c) => (c.scope === "record" ? el("span", {}, "record ", shortId(c.record)) : c.category),
+    },
+    { label: "Purpose", cell: (c) => c.purpose },
+    { label: "Until", cell: (c) => fmtTime(c.expires_ms) },
+    { label: "Status", cell: (c) => statusBadge(consentState(c)) },
+  ];
+}
+
 function dateInputValue(ms) {
   const d = new Date(ms);
   const pad = (n) => String(n).padStart(2, "0");
@@ -234,16 +250,7 @@ export function initPatient(root) {
       clear(consentsBox).append(
         table(
           [
-            { label: "Consent", cell: (c) => shortId(c.id) },
-            { label: "Grantee", cell: (c) => shortId(c.grantee) },
-            {
-              label: "Access to",
-              cell: (c) =>
-                c.scope === "record" ? el("span", {}, "record ", shortId(c.record)) : c.category,
-            },
-            { label: "Purpose", cell: (c) => c.purpose },
-            { label: "Until", cell: (c) => fmtTime(c.expires_ms) },
-            { label: "Status", cell: (c) => statusBadge(consentState(c)) },
+            ...consentColumns("Grantee", "grantee"),
             {
               label: "Action",
               cell: (c) =>
