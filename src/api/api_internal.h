@@ -58,7 +58,7 @@ struct api_file {
 
 /* Response headers a handler adds (names static). */
 #define API_HEADERS_MAX 3
-#define API_HEADER_VALUE_MAX 96
+#define API_HEADER_VALUE_MAX (2 * LIM_SEALED_KEY_BYTES + 1)
 struct api_header {
   const char *name;
   char value[API_HEADER_VALUE_MAX];
