@@ -118,9 +118,10 @@ static int status_records(struct node *n, json_t *node) {
   }
   struct blob_stats bs;
   blob_stats(node_blobs(n), &bs);
-  json_t *blobs = json_pack("{s:o, s:o}", "count", api_json_u64(bs.count), "bytes",
-                            api_json_u64(bs.bytes));
-  if (opj == NULL || blobs == NULL || json_object_set_new(node, "id", api_json_hex(id.b, 32)) != 0 ||
+  json_t *blobs =
+      json_pack("{s:o, s:o}", "count", api_json_u64(bs.count), "bytes", api_json_u64(bs.bytes));
+  if (opj == NULL || blobs == NULL ||
+      json_object_set_new(node, "id", api_json_hex(id.b, 32)) != 0 ||
       json_object_set_new(node, "operator", opj) != 0 ||
       json_object_set_new(node, "blobs", blobs) != 0) {
     return ERR_NOMEM;

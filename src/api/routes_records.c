@@ -145,7 +145,8 @@ static int live_visit(void *ctx, enum ctr_kind kind, struct bytes val) {
 static int blob_live(struct state *st, const struct hash32 *hash, bool *live) {
   struct live_ctx l = {st, false};
   struct ctr_cursor next = {0};
-  int rc = ctr_list(st, CTR_RECORD, CTR_BY_CONTENT, hash, NULL, LIM_PAGE_MAX, live_visit, &l, &next);
+  int rc =
+      ctr_list(st, CTR_RECORD, CTR_BY_CONTENT, hash, NULL, LIM_PAGE_MAX, live_visit, &l, &next);
   *live = l.live;
   return rc;
 }

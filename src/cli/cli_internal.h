@@ -219,8 +219,8 @@ void cli_tx_result_parse(const struct api_response *r, struct cli_tx_result *out
 /* Encrypts plain here, uploads the ciphertext and anchors it as key's
  * identity (a practitioner) for the patient (hex id); *record gets the new
  * id. Errors are reported on stderr and returned. */
-int cli_record_put(const char *node, const char *key, const char *patient_hex,
-                   const char *category, const char *fhir_type, const uint8_t *plain, size_t len,
+int cli_record_put(const char *node, const char *key, const char *patient_hex, const char *category,
+                   const char *fhir_type, const uint8_t *plain, size_t len,
                    struct hash32 *record) MUST_CHECK;
 /* Reads record (hex id) as key's identity for purpose (emergency: with a
  * reason), checks the ciphertext against the anchor and decrypts it into

@@ -11,9 +11,9 @@
  * put: encrypts the file under a fresh key (cry_record_encrypt) on this
  * machine, seals the key to the patient, to the author (the key's
  * identity) and to the node's operator when the node is the gateway of the
- * author's organization (the record's custodian), uploads the ciphertext (PUT /v1/blobs/{hash}, signed) and
- * anchors it (records.anchor, waits for the commit). The node never sees
- * the plaintext or the key.
+ * author's organization (the record's custodian), uploads the ciphertext (PUT /v1/blobs/{hash},
+ * signed) and anchors it (records.anchor, waits for the commit). The node never sees the plaintext
+ * or the key.
  *
  * get: reads the anchor, fetches the ciphertext (GET
  * /v1/records/{id}/content, signed: the node logs the access on chain
@@ -67,7 +67,7 @@ static int session_begin(struct rec_session *s, const char *node, const char *ke
   base_hex_encode(hex, pk.b, sizeof pk.b);
   snprintf(path, sizeof path, "/v1/keys/%s", hex);
   struct api_response r;
-  struct hash32 found;
+  struct hash32 found = {{0}};
   /* A rotated key keeps its identity's first id. */
   if (api_client_get(s->c, path, &r) == OK && r.status == 200 &&
       api_json_lookup(r.body, "id", idhex, sizeof idhex) == OK &&
@@ -301,11 +301,10 @@ static int put_anchor(struct rec_session *s, const struct put_opts *o, const str
 }
 
 /* Encrypts, uploads and anchors plain for patient; *record gets the id. */
-int cli_record_put(const char *node, const char *key, const char *patient_hex,
-                   const char *category, const char *fhir_type, const uint8_t *plain, size_t len,
-                   struct hash32 *record) {
+int cli_record_put(const char *node, const char *key, const char *patient_hex, const char *category,
+                   const char *fhir_type, const uint8_t *plain, size_t len, struct hash32 *record) {
   struct put_opts o = {node, key, patient_hex, category, fhir_type, NULL, false};
-  struct hash32 patient;
+  struct hash32 patient = {{0}};
   if (base_hex_decode(patient.b, sizeof patient.b, patient_hex) != OK) {
     return cli_report(ERR_USAGE, "--patient must be an identity id (64 hex digits)");
   }
@@ -341,9 +340,12 @@ int cli_record_put(const char *node, const char *key, const char *patient_hex,
 static int records_put(int argc, char **argv) {
   struct put_opts o = {NULL, NULL, NULL, "general", "DocumentReference", NULL, false};
   struct cli_opt opts[] = {
-      {"node", CLI_OPT_STR, &o.node, false},         {"key", CLI_OPT_STR, &o.key, false},
-      {"patient", CLI_OPT_STR, &o.patient, false},   {"category", CLI_OPT_STR, &o.category, false},
-      {"fhir-type", CLI_OPT_STR, &o.fhir_type, false}, {"in", CLI_OPT_STR, &o.in, false},
+      {"node", CLI_OPT_STR, &o.node, false},
+      {"key", CLI_OPT_STR, &o.key, false},
+      {"patient", CLI_OPT_STR, &o.patient, false},
+      {"category", CLI_OPT_STR, &o.category, false},
+      {"fhir-type", CLI_OPT_STR, &o.fhir_type, false},
+      {"in", CLI_OPT_STR, &o.in, false},
       {"json", CLI_OPT_FLAG, &o.json, false},
   };
   char err[256];
@@ -360,9 +362,9 @@ static int records_put(int argc, char **argv) {
   size_t len = 0;
   int rc = read_all(o.in, &data, &len);
   if (rc != OK) {
-    return cli_fail(rc, rc == ERR_OVERSIZE ? "%s is empty or larger than a record may be"
-                                           : "cannot read %s",
-                    o.in);
+    return cli_fail(
+        rc, rc == ERR_OVERSIZE ? "%s is empty or larger than a record may be" : "cannot read %s",
+        o.in);
   }
   struct hash32 record;
   rc = cli_record_put(o.node, o.key, o.patient, o.category, o.fhir_type, data, len, &record);
@@ -464,8 +466,7 @@ static int get_content(struct rec_session *s, const struct get_opts *o, struct a
  * for readers whose key is not in the anchor), if it sent one. */
 static bool header_key(const struct rec_session *s, const struct api_response *r, uint8_t key[32]) {
   uint8_t sealed[LIM_SEALED_KEY_BYTES];
-  return r->sealed_key[0] != '\0' &&
-         base_hex_decode(sealed, sizeof sealed, r->sealed_key) == OK &&
+  return r->sealed_key[0] != '\0' && base_hex_decode(sealed, sizeof sealed, r->sealed_key) == OK &&
          cry_seal_open(s->keys, key, sealed, sizeof sealed) == OK;
 }
 
@@ -536,9 +537,9 @@ int cli_record_get(const char *node, const char *key, const char *record_hex, co
 static int records_get(int argc, char **argv) {
   struct get_opts o = {NULL, NULL, NULL, "treatment", NULL, NULL, false};
   struct cli_opt opts[] = {
-      {"node", CLI_OPT_STR, &o.node, false},       {"key", CLI_OPT_STR, &o.key, false},
-      {"record", CLI_OPT_STR, &o.record, false},   {"purpose", CLI_OPT_STR, &o.purpose, false},
-      {"reason", CLI_OPT_STR, &o.reason, false},   {"out", CLI_OPT_STR, &o.out, false},
+      {"node", CLI_OPT_STR, &o.node, false},     {"key", CLI_OPT_STR, &o.key, false},
+      {"record", CLI_OPT_STR, &o.record, false}, {"purpose", CLI_OPT_STR, &o.purpose, false},
+      {"reason", CLI_OPT_STR, &o.reason, false}, {"out", CLI_OPT_STR, &o.out, false},
       {"json", CLI_OPT_FLAG, &o.json, false},
   };
   char err[256];
@@ -581,9 +582,9 @@ struct share_opts {
   bool json;
 };
 
-static int share_grant(struct rec_session *s, const struct share_opts *o, const struct hash32 *record,
-                       const struct hash32 *patient, const struct hash32 *grantee,
-                       const uint8_t item[CODEC_KEY_ITEM_BYTES]) {
+static int share_grant(struct rec_session *s, const struct share_opts *o,
+                       const struct hash32 *record, const struct hash32 *patient,
+                       const struct hash32 *grantee, const uint8_t item[CODEC_KEY_ITEM_BYTES]) {
   const struct ctr_method *m = ctr_method_find((struct bytes){(const uint8_t *)"consent", 7},
                                                (struct bytes){(const uint8_t *)"grant", 5});
   assert(m != NULL);
@@ -597,8 +598,8 @@ static int share_grant(struct rec_session *s, const struct share_opts *o, const 
   v[5] = (struct codec_value){.type = CODEC_STR,
                               .bytes = {(const uint8_t *)o->purpose, strlen(o->purpose)}};
   v[6] = (struct codec_value){.type = CODEC_U64, .u64 = o->expires_ms};
-  v[7] = (struct codec_value){
-      .type = CODEC_KEYS, .bytes = {item, CODEC_KEY_ITEM_BYTES}, .count = 1};
+  v[7] =
+      (struct codec_value){.type = CODEC_KEYS, .bytes = {item, CODEC_KEY_ITEM_BYTES}, .count = 1};
   uint8_t args[LIM_ARGS_MAX];
   size_t len = 0;
   if (codec_record_encode(m->args, v, args, sizeof args, &len) != OK) {
@@ -618,7 +619,7 @@ static int records_share_run(const struct share_opts *o) {
   struct rec_session s;
   uint8_t *k = cry_secret_alloc(32);
   int rc = k == NULL ? cli_report(ERR_NOMEM, NULL) : session_begin(&s, o->node, o->key);
-  struct hash32 hash, patient;
+  struct hash32 hash = {{0}}, patient = {{0}};
   struct boxkey box;
   uint8_t item[CODEC_KEY_ITEM_BYTES];
   char code[64], msg[256];
@@ -658,9 +659,12 @@ static int records_share_run(const struct share_opts *o) {
 static int records_share(int argc, char **argv) {
   struct share_opts o = {NULL, NULL, NULL, NULL, "treatment", 0, false};
   struct cli_opt opts[] = {
-      {"node", CLI_OPT_STR, &o.node, false},       {"key", CLI_OPT_STR, &o.key, false},
-      {"record", CLI_OPT_STR, &o.record, false},   {"grantee", CLI_OPT_STR, &o.grantee, false},
-      {"purpose", CLI_OPT_STR, &o.purpose, false}, {"expires-ms", CLI_OPT_U64, &o.expires_ms, false},
+      {"node", CLI_OPT_STR, &o.node, false},
+      {"key", CLI_OPT_STR, &o.key, false},
+      {"record", CLI_OPT_STR, &o.record, false},
+      {"grantee", CLI_OPT_STR, &o.grantee, false},
+      {"purpose", CLI_OPT_STR, &o.purpose, false},
+      {"expires-ms", CLI_OPT_U64, &o.expires_ms, false},
       {"json", CLI_OPT_FLAG, &o.json, false},
   };
   char err[256];

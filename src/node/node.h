@@ -240,8 +240,7 @@ int node_operator_find(struct node *n, const struct hash32 *org,
  * ERR_NO_OPERATOR or node_tx_submit's errors. Thread-safe; serializes the
  * operator's nonces. */
 int node_operator_submit(struct node *n, const struct hash32 *org, struct bytes contract,
-                         struct bytes method, struct bytes args,
-                         struct hash32 *tx_hash) MUST_CHECK;
+                         struct bytes method, struct bytes args, struct hash32 *tx_hash) MUST_CHECK;
 
 /* The first operator's keys, to sign requests to other nodes (blob
  * fetches), or NULL when the node has none. Valid until node_destroy. */

@@ -226,7 +226,7 @@ static void batch_lead(struct node *n, struct node_auditq *q, struct audit_batch
   vals[1].bytes = (struct bytes){b->entries, (size_t)count * CTR_AUDIT_ENTRY_BYTES};
   const struct ctr_method *m = ctr_method_find(LIT("audit"), LIT("log_batch"));
   assert(m != NULL);
-  struct hash32 tx;
+  struct hash32 tx = {{0}};
   int rc = codec_record_encode(m->args, vals, args, sizeof args, &args_len);
   if (rc == OK) {
     rc = node_operator_submit(n, NULL, LIT("audit"), LIT("log_batch"),
@@ -326,8 +326,7 @@ static int emergency_submit(struct node *n, const struct node_access *a, struct 
   if (rc != OK) {
     return rc;
   }
-  return node_operator_submit(n, NULL, LIT("audit"), LIT("log"),
-                              (struct bytes){args, len}, tx);
+  return node_operator_submit(n, NULL, LIT("audit"), LIT("log"), (struct bytes){args, len}, tx);
 }
 
 int node_access_log(struct node *n, const struct node_access *a, bool wait, uint32_t timeout_ms,
