@@ -80,7 +80,13 @@
   X(ERR_REQUEST_EXPIRED, "REQUEST_EXPIRED", 401,                                                   \
     "the request's timestamp is outside the accepted window")                                      \
   X(ERR_REQUEST_REPLAYED, "REQUEST_REPLAYED", 401, "this signed request was already used")         \
-  X(ERR_AUTH_REQUIRED, "AUTH_REQUIRED", 401, "this route needs a signed request")
+  X(ERR_AUTH_REQUIRED, "AUTH_REQUIRED", 401, "this route needs a signed request")              \
+  X(ERR_ECG_MALFORMED, "ECG_MALFORMED", 400, "the ECG file is malformed")                          \
+  X(ERR_ECG_UNSUPPORTED, "ECG_UNSUPPORTED", 422,                                                   \
+    "the ECG uses a format or feature that is not supported")                                      \
+  X(ERR_ECG_CHECKSUM, "ECG_CHECKSUM", 422,                                                         \
+    "the ECG samples do not match the header's initial value or checksum")                         \
+  X(ERR_ECG_RANGE, "ECG_RANGE", 422, "an ECG sample does not fit the signal format")
 
 enum err {
 #define ERR_ENUM_(sym, name, http, msg) sym,
