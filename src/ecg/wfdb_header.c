@@ -110,14 +110,17 @@ static int wfdb_record_line(struct ecg_record *r, struct ecg_span line) {
 
 /* "FORMAT" with none of the x, ':' and '+' modifiers. */
 static int wfdb_format(struct ecg_span tok, enum ecg_format *f) {
-  for (size_t i = 0; i < tok.n; i++) {
-    if (tok.p[i] == 'x' || tok.p[i] == ':' || tok.p[i] == '+') {
-      return ERR_ECG_UNSUPPORTED;
-    }
+  size_t digits = 0;
+  while (digits < tok.n && tok.p[digits] >= '0' && tok.p[digits] <= '9') {
+    digits++;
   }
   uint32_t v = 0;
-  if (!ecg_span_u32(tok, &v)) {
+  if (!ecg_span_u32((struct ecg_span){tok.p, digits}, &v)) {
     return ERR_ECG_MALFORMED;
+  }
+  if (digits < tok.n) {
+    char c = tok.p[digits];
+    return c == 'x' || c == ':' || c == '+' ? ERR_ECG_UNSUPPORTED : ERR_ECG_MALFORMED;
   }
   if (v != ECG_FORMAT_212 && v != ECG_FORMAT_16) {
     return ERR_ECG_UNSUPPORTED;

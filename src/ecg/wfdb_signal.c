@@ -42,7 +42,7 @@ static size_t wfdb_212_bytes(size_t total) {
 
 /* The per-lead sample count the file length implies when the header left
  * it out. 0 when no whole number of frames fits. */
-static uint32_t wfdb_derive_nsamples(const struct ecg_record *r, size_t len) {
+static size_t wfdb_derive_nsamples(const struct ecg_record *r, size_t len) {
   size_t total = 0;
   if (r->format == ECG_FORMAT_16) {
     total = len % 2 == 0 ? len / 2 : 0;
@@ -54,10 +54,7 @@ static uint32_t wfdb_derive_nsamples(const struct ecg_record *r, size_t len) {
   } else if (len % 3 == 2) {
     total = len / 3 * 2 + 1;
   }
-  if (total == 0 || total % r->nleads != 0 || total / r->nleads > LIM_ECG_SAMPLES_MAX) {
-    return 0;
-  }
-  return (uint32_t)(total / r->nleads);
+  return total % r->nleads == 0 ? total / r->nleads : 0;
 }
 
 static int wfdb_decode_16(const struct ecg_record *r, const uint8_t *dat, size_t len) {
@@ -118,11 +115,11 @@ int ecg_wfdb_signal_decode(struct ecg_record *r, const uint8_t *dat, size_t len)
   if (len > LIM_ECG_FILE_BYTES_MAX) {
     return ERR_OVERSIZE;
   }
-  uint32_t n = r->nsamples != 0 ? r->nsamples : wfdb_derive_nsamples(r, len);
+  size_t n = r->nsamples != 0 ? r->nsamples : wfdb_derive_nsamples(r, len);
   if (n == 0) {
     return ERR_ECG_MALFORMED;
   }
-  int rc = ecg_record_alloc(r, n);
+  int rc = n > LIM_ECG_SAMPLES_MAX ? ERR_OVERSIZE : ecg_record_alloc(r, (uint32_t)n);
   if (rc != OK) {
     return rc;
   }
