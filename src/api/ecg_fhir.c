@@ -182,9 +182,16 @@ int api_ecg_observation_json(char **out, const struct ecg_record *r, const char 
       (effective != NULL && !fhir_datetime_valid(effective))) {
     return ERR_BAD_ARGS;
   }
+  /* Scalings JSON cannot carry (an infinite factor from a gain near 0)
+   * are refused rather than rendered wrong. */
+  if (!isfinite(1000.0 / r->freq_hz)) {
+    return ERR_ECG_UNSUPPORTED;
+  }
   for (uint32_t i = 0; i < r->nleads; i++) {
+    const struct ecg_lead *l = &r->leads[i];
     double mv = 0;
-    if (!ecg_lead_mv_per_unit(&r->leads[i], &mv)) {
+    if (!ecg_lead_mv_per_unit(l, &mv) || !isfinite(mv / l->gain) ||
+        !isfinite((double)l->baseline * (mv / l->gain)) || mv / l->gain == 0) {
       return ERR_ECG_UNSUPPORTED;
     }
   }

@@ -36,14 +36,14 @@ static int wfdb_line(struct ecg_span *text, struct ecg_span *line, bool *found) 
     if (line->n > LIM_ECG_LINE_MAX) {
       return ERR_ECG_MALFORMED;
     }
-    for (size_t i = 0; i < line->n; i++) {
-      if ((line->p[i] < 0x20 && line->p[i] != '\t') || line->p[i] == 0x7f) {
-        return ERR_ECG_MALFORMED;
-      }
-    }
     struct ecg_span t = ecg_span_trim(*line);
     if (t.n == 0 || t.p[0] == '#') {
-      continue;
+      continue; /* comments may hold any text; they are dropped */
+    }
+    for (size_t i = 0; i < line->n; i++) {
+      if (line->p[i] != '\t' && (line->p[i] < 0x20 || line->p[i] > 0x7e)) {
+        return ERR_ECG_MALFORMED;
+      }
     }
     *found = true;
     return OK;
@@ -200,6 +200,9 @@ static int wfdb_description(struct ecg_lead *l, struct ecg_span rest, uint32_t i
   if (d.n == 0) {
     snprintf(l->name, sizeof(l->name), "signal %u", (unsigned)index);
     return OK;
+  }
+  if (memchr(d.p, '\t', d.n) != NULL) {
+    return ERR_ECG_MALFORMED;
   }
   if (!ecg_span_copy(l->name, sizeof(l->name), d)) {
     return ERR_OVERSIZE;
