@@ -38,8 +38,8 @@ static bool fhir_id_valid(const char *s) {
   }
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '.')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '.')) {
       return false;
     }
   }
@@ -133,8 +133,8 @@ static json_t *fhir_component(const struct ecg_record *r, uint32_t i) {
   if (data == NULL) {
     return NULL;
   }
-  json_t *origin_q = json_pack("{s:f, s:s, s:s, s:s}", "value", origin == 0 ? 0.0 : origin,
-                               "unit", "mV", "system", FHIR_UCUM, "code", "mV");
+  json_t *origin_q = json_pack("{s:f, s:s, s:s, s:s}", "value", origin == 0 ? 0.0 : origin, "unit",
+                               "mV", "system", FHIR_UCUM, "code", "mV");
   json_t *sd = json_pack("{s:o, s:f, s:f, s:i, s:s}", "origin", origin_q, "period",
                          1000.0 / r->freq_hz, "factor", factor, "dimensions", 1, "data", data);
   free(data);
@@ -151,11 +151,10 @@ static json_t *fhir_observation(const struct ecg_record *r, const char *patient,
     }
   }
   json_t *obs = json_pack(
-      "{s:s, s:[{s:s, s:s}], s:s, s:[{s:[o]}], s:{s:[o], s:s}, s:o}", "resourceType",
-      "Observation", "identifier", "system", FHIR_RECORD_SYSTEM, "value", r->name, "status",
-      "final", "category", "coding", fhir_coding(FHIR_CATEGORY, "procedure", "Procedure"), "code",
-      "coding", fhir_coding(FHIR_LOINC, FHIR_EKG_STUDY, "EKG study"), "text", "ECG", "component",
-      comps);
+      "{s:s, s:[{s:s, s:s}], s:s, s:[{s:[o]}], s:{s:[o], s:s}, s:o}", "resourceType", "Observation",
+      "identifier", "system", FHIR_RECORD_SYSTEM, "value", r->name, "status", "final", "category",
+      "coding", fhir_coding(FHIR_CATEGORY, "procedure", "Procedure"), "code", "coding",
+      fhir_coding(FHIR_LOINC, FHIR_EKG_STUDY, "EKG study"), "text", "ECG", "component", comps);
   if (obs == NULL) {
     return NULL;
   }

@@ -80,7 +80,7 @@
   X(ERR_REQUEST_EXPIRED, "REQUEST_EXPIRED", 401,                                                   \
     "the request's timestamp is outside the accepted window")                                      \
   X(ERR_REQUEST_REPLAYED, "REQUEST_REPLAYED", 401, "this signed request was already used")         \
-  X(ERR_AUTH_REQUIRED, "AUTH_REQUIRED", 401, "this route needs a signed request")              \
+  X(ERR_AUTH_REQUIRED, "AUTH_REQUIRED", 401, "this route needs a signed request")                  \
   X(ERR_ECG_MALFORMED, "ECG_MALFORMED", 400, "the ECG file is malformed")                          \
   X(ERR_ECG_UNSUPPORTED, "ECG_UNSUPPORTED", 422,                                                   \
     "the ECG uses a format or feature that is not supported")                                      \

@@ -154,8 +154,10 @@ static int cli_ecg_load_csv(struct ecg_record *r, const struct cli_ecg_convert *
   rc = ecg_csv_parse(r, text, len, &opts);
   free(text);
   if (rc == ERR_BAD_ARGS) {
-    return cli_report(rc, "%s: give --freq HZ (no time column), a frequency that agrees with "
-                          "the time column, and a --name of [A-Za-z0-9_]", o->in);
+    return cli_report(rc,
+                      "%s: give --freq HZ (no time column), a frequency that agrees with "
+                      "the time column, and a --name of [A-Za-z0-9_]",
+                      o->in);
   }
   return rc == OK ? OK : cli_report(rc, "%s: %s", o->in, err_str(rc));
 }
@@ -199,9 +201,10 @@ static int cli_ecg_convert_run(const struct cli_ecg_convert *o) {
   if (rc == OK) {
     rc = api_ecg_observation_json(&json, &r, o->patient, o->effective);
     if (rc != OK) {
-      cli_report(rc, "%s", rc == ERR_BAD_ARGS ? "--patient wants a FHIR id and --effective a "
-                                                "FHIR dateTime (2024-05-01T10:00:00Z)"
-                                              : err_str(rc));
+      cli_report(rc, "%s",
+                 rc == ERR_BAD_ARGS ? "--patient wants a FHIR id and --effective a "
+                                      "FHIR dateTime (2024-05-01T10:00:00Z)"
+                                    : err_str(rc));
     }
   }
   if (rc == OK) {
@@ -221,10 +224,14 @@ static int cli_ecg_convert_run(const struct cli_ecg_convert *o) {
 static int cli_ecg_convert(int argc, char **argv) {
   struct cli_ecg_convert o = {0};
   struct cli_opt opts[] = {
-      {"in", CLI_OPT_STR, &o.in, false},           {"out", CLI_OPT_STR, &o.out, false},
-      {"freq", CLI_OPT_STR, &o.freq, false},       {"gain", CLI_OPT_STR, &o.gain, false},
-      {"name", CLI_OPT_STR, &o.name, false},       {"patient", CLI_OPT_STR, &o.patient, false},
-      {"effective", CLI_OPT_STR, &o.effective, false}, {"json", CLI_OPT_FLAG, &o.json, false},
+      {"in", CLI_OPT_STR, &o.in, false},
+      {"out", CLI_OPT_STR, &o.out, false},
+      {"freq", CLI_OPT_STR, &o.freq, false},
+      {"gain", CLI_OPT_STR, &o.gain, false},
+      {"name", CLI_OPT_STR, &o.name, false},
+      {"patient", CLI_OPT_STR, &o.patient, false},
+      {"effective", CLI_OPT_STR, &o.effective, false},
+      {"json", CLI_OPT_FLAG, &o.json, false},
   };
   char err[256];
   char *pos[1];
@@ -286,9 +293,10 @@ static int cli_ecg_export_run(const char *in, const char *dir, uint64_t format, 
     r.file_name[0] = '\0'; /* ecg_record_set_format names it NAME.dat */
     rc = ecg_record_set_format(&r, (enum ecg_format)format);
     if (rc != OK) {
-      cli_report(rc, "%s", rc == ERR_ECG_RANGE ? "a sample does not fit format 212 (12 bits): "
-                                                 "export with --format 16"
-                                               : err_str(rc));
+      cli_report(rc, "%s",
+                 rc == ERR_ECG_RANGE ? "a sample does not fit format 212 (12 bits): "
+                                       "export with --format 16"
+                                     : err_str(rc));
     }
   }
   char hea[4096];

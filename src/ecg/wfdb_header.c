@@ -292,7 +292,8 @@ int ecg_wfdb_header_parse(struct ecg_record *r, const char *text, size_t len) {
 /* ---- encoding ----------------------------------------------------------------- */
 
 /* Appends printf output to out[cap] at *n; false when it does not fit. */
-__attribute__((format(printf, 4, 5))) static bool wfdb_put(char *out, size_t cap, size_t *n, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static bool wfdb_put(char *out, size_t cap, size_t *n,
+                                                           const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int k = vsnprintf(out + *n, cap - *n, fmt, ap);
@@ -312,10 +313,10 @@ static bool wfdb_put_lead(const struct ecg_record *r, uint32_t i, char *out, siz
   const int16_t *s = ecg_lead_samples(r, i);
   char gain[40];
   ecg_double_text(gain, sizeof(gain), l->gain);
-  return wfdb_put(out, cap, n, "%s %d %s(%d)%s%s %u %d %d %d %u %s\n", r->file_name,
-                  (int)r->format, gain, (int)l->baseline, l->units[0] != '\0' ? "/" : "", l->units,
-                  (unsigned)l->adc_res, (int)l->adc_zero, (int)s[0], (int)ecg_checksum(s, r->nsamples),
-                  (unsigned)l->block_size, l->name);
+  return wfdb_put(out, cap, n, "%s %d %s(%d)%s%s %u %d %d %d %u %s\n", r->file_name, (int)r->format,
+                  gain, (int)l->baseline, l->units[0] != '\0' ? "/" : "", l->units,
+                  (unsigned)l->adc_res, (int)l->adc_zero, (int)s[0],
+                  (int)ecg_checksum(s, r->nsamples), (unsigned)l->block_size, l->name);
 }
 
 int ecg_wfdb_header_encode(const struct ecg_record *r, char *out, size_t cap, size_t *out_len) {

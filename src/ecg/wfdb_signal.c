@@ -166,8 +166,7 @@ static int wfdb_encode_212(const struct ecg_record *r, uint8_t *out) {
   return OK;
 }
 
-int ecg_wfdb_signal_encode(const struct ecg_record *r, uint8_t *out, size_t cap,
-                           size_t *out_len) {
+int ecg_wfdb_signal_encode(const struct ecg_record *r, uint8_t *out, size_t cap, size_t *out_len) {
   int rc = ecg_record_check(r);
   if (rc != OK) {
     return rc;

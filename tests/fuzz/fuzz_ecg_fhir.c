@@ -28,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   struct ecg_record again;
   ecg_record_init(&again);
-  if (api_ecg_observation_parse(&again, json, strlen(json)) != OK ||
-      again.nsamples != r.nsamples || again.nleads != r.nleads ||
+  if (api_ecg_observation_parse(&again, json, strlen(json)) != OK || again.nsamples != r.nsamples ||
+      again.nleads != r.nleads ||
       memcmp(again.samples, r.samples, (size_t)r.nleads * r.nsamples * sizeof(int16_t)) != 0) {
     abort();
   }

@@ -274,8 +274,9 @@ static void test_signal_limits(void **state) {
   assert_int_equal(load(&r, "big 1 500\nbig.dat 16\n", dat, len), ERR_OVERSIZE);
   /* 8 leads x 2 bytes x 70,000 frames: each lead under the per-lead
    * limit, the total (560,000) under the sample limit, then 16 leads over. */
-  assert_int_equal(load(&r, "big 8 500\nbig.dat 16\nbig.dat 16\nbig.dat 16\nbig.dat 16\n"
-                            "big.dat 16\nbig.dat 16\nbig.dat 16\nbig.dat 16\n",
+  assert_int_equal(load(&r,
+                        "big 8 500\nbig.dat 16\nbig.dat 16\nbig.dat 16\nbig.dat 16\n"
+                        "big.dat 16\nbig.dat 16\nbig.dat 16\nbig.dat 16\n",
                         dat, 8u * 2u * 70000u),
                    OK);
   assert_int_equal(r.nsamples, 70000);
@@ -290,8 +291,7 @@ static void test_set_format_range(void **state) {
   static const uint8_t dat[] = {0xb8, 0x0b}; /* 3000 */
   struct ecg_record r;
   ecg_record_init(&r);
-  assert_int_equal(load(&r, "w 1 500 1\nw.dat 16 200 16 0 3000 3000 0 II\n", dat, sizeof(dat)),
-                   OK);
+  assert_int_equal(load(&r, "w 1 500 1\nw.dat 16 200 16 0 3000 3000 0 II\n", dat, sizeof(dat)), OK);
   assert_int_equal(ecg_record_set_format(&r, ECG_FORMAT_212), ERR_ECG_RANGE);
   assert_int_equal(r.format, ECG_FORMAT_16);
   assert_int_equal(ecg_record_set_format(&r, (enum ecg_format)8), ERR_ECG_UNSUPPORTED);
@@ -439,8 +439,7 @@ static void test_csv_cases(void **state) {
       {"time,I\n0,1\n0.002,1\n0.005,1\n", 0, ERR_ECG_MALFORMED},
       {"time,I\n0,1\n0,1\n", 0, ERR_ECG_MALFORMED},
       {"time,I\n0,1\n", 0, ERR_ECG_MALFORMED},
-      {"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n", 500,
-       ERR_OVERSIZE},
+      {"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n", 500, ERR_OVERSIZE},
   };
   for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
     int rc = csv(&r, cases[i].text, cases[i].freq);

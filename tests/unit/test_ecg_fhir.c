@@ -207,11 +207,13 @@ static void test_observation_rejections(void **state) {
        ERR_ECG_MALFORMED},
       {"11524-6", SD(ORIGIN ",\"period\":2,\"factor\":-1,\"dimensions\":1,\"data\":\"1\""),
        ERR_ECG_MALFORMED},
-      {"11524-6", SD("\"origin\":{\"value\":0,\"code\":\"uV\"},\"period\":2,\"dimensions\":1,"
-                     "\"data\":\"1\""),
+      {"11524-6",
+       SD("\"origin\":{\"value\":0,\"code\":\"uV\"},\"period\":2,\"dimensions\":1,"
+          "\"data\":\"1\""),
        ERR_ECG_UNSUPPORTED},
-      {"11524-6", SD("\"origin\":{\"value\":0.0025,\"code\":\"mV\"},\"period\":2,"
-                     "\"factor\":0.005,\"dimensions\":1,\"data\":\"1\""),
+      {"11524-6",
+       SD("\"origin\":{\"value\":0.0025,\"code\":\"mV\"},\"period\":2,"
+          "\"factor\":0.005,\"dimensions\":1,\"data\":\"1\""),
        ERR_ECG_UNSUPPORTED},
       {"11524-6", SD("\"period\":2,\"dimensions\":1,\"data\":\"1\""), ERR_ECG_MALFORMED},
       {"11524-6", GOOD "," SD(ORIGIN ",\"period\":2,\"dimensions\":1,\"data\":\"1 2\""),
