@@ -87,7 +87,13 @@
   X(ERR_BLOB_QUOTA, "BLOB_QUOTA_EXCEEDED", 507, "the organization's storage quota is used up")     \
   X(ERR_CONTENT_UNAVAILABLE, "CONTENT_UNAVAILABLE", 503,                                           \
     "no reachable node holds the record's ciphertext")                                             \
-  X(ERR_REASON_REQUIRED, "REASON_REQUIRED", 400, "emergency access needs a reason")
+  X(ERR_REASON_REQUIRED, "REASON_REQUIRED", 400, "emergency access needs a reason")                \
+  X(ERR_ECG_MALFORMED, "ECG_MALFORMED", 400, "the ECG file is malformed")                          \
+  X(ERR_ECG_UNSUPPORTED, "ECG_UNSUPPORTED", 422,                                                   \
+    "the ECG uses a format or feature that is not supported")                                      \
+  X(ERR_ECG_CHECKSUM, "ECG_CHECKSUM", 422,                                                         \
+    "the ECG samples do not match the header's initial value or checksum")                         \
+  X(ERR_ECG_RANGE, "ECG_RANGE", 422, "an ECG sample does not fit the signal format")
 
 enum err {
 #define ERR_ENUM_(sym, name, http, msg) sym,

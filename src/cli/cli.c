@@ -64,6 +64,11 @@ static const struct cli_command cli_commands[] = {
      "re-verify every block, signature and state root of a node's data offline"},
     {"bench", cli_cmd_bench, "medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]",
      "measure committed transactions per second on a throwaway local network"},
+    {"ecg", cli_cmd_ecg,
+     "medchain ecg convert --in FILE.hea|FILE.csv [--freq HZ] [--gain G] [--name NAME]\n"
+     "                     [--patient ID] [--effective DATETIME] --out OBS.json [--json]\n"
+     "medchain ecg export --in OBS.json --out-dir DIR [--format 212|16] [--json]",
+     "convert an ECG between PhysioNet WFDB or CSV and a FHIR R4 Observation"},
     {"version", cli_cmd_version, "medchain version [--json]", "print the version"},
     {"help", cli_cmd_help, "medchain help [COMMAND]", "list the commands, or show one's usage"},
 };

@@ -112,6 +112,10 @@ static void test_error_numbers_pinned(void **state) {
       "BLOB_QUOTA_EXCEEDED",
       "CONTENT_UNAVAILABLE",
       "REASON_REQUIRED",
+      "ECG_MALFORMED",
+      "ECG_UNSUPPORTED",
+      "ECG_CHECKSUM",
+      "ECG_RANGE",
   };
   assert_int_equal(ERR_COUNT_, ARRAY_LEN(pinned));
   for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
