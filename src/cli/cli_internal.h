@@ -56,6 +56,7 @@ int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_records(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_ecg(int argc, char **argv);
+int cli_cmd_import(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_help(int argc, char **argv);
 
@@ -214,6 +215,23 @@ struct cli_tx_result {
 /* Reads a POST /v1/txs answer: an HTTP error document is a rejection; a
  * success names where the transaction landed and its result code. */
 void cli_tx_result_parse(const struct api_response *r, struct cli_tx_result *out);
+
+/* ---- ECG (cmd_ecg.c) --------------------------------------------------------- */
+
+struct ecg_record;
+struct cli_ecg_convert {
+  const char *in, *out, *freq, *gain, *name, *patient, *effective;
+  bool json;
+};
+/* Reads o->in (WFDB header or CSV) into r and renders it as a FHIR R4
+ * Observation (*json malloc'd). Errors are reported and returned
+ * (ERR_USAGE for options that do not apply). */
+int cli_ecg_observation(const struct cli_ecg_convert *o, struct ecg_record *r,
+                        char **json) MUST_CHECK;
+/* Writes the Observation in text as NAME.hea and NAME.dat in dir, in WFDB
+ * format 212 or 16; what names the source in messages. */
+int cli_ecg_export_text(const char *text, size_t len, const char *what, const char *dir,
+                        uint64_t format, bool json) MUST_CHECK;
 
 /* ---- records (cmd_records.c) ------------------------------------------------ */
 

@@ -131,11 +131,6 @@ static int cli_ecg_number(const char *opt, const char *s, double *out) {
   return OK;
 }
 
-struct cli_ecg_convert {
-  const char *in, *out, *freq, *gain, *name, *patient, *effective;
-  bool json;
-};
-
 static int cli_ecg_load_csv(struct ecg_record *r, const struct cli_ecg_convert *o) {
   struct ecg_csv_opts opts = {NULL, 0, 0};
   char name[LIM_ECG_NAME_MAX + 1];
@@ -189,23 +184,32 @@ static void cli_ecg_summary(const struct ecg_record *r, bool json, const char *v
   printf("]}\n");
 }
 
-static int cli_ecg_convert_run(const struct cli_ecg_convert *o) {
-  struct ecg_record r;
-  ecg_record_init(&r);
+int cli_ecg_observation(const struct cli_ecg_convert *o, struct ecg_record *r, char **json) {
   bool hea = cli_ecg_ends_with(o->in, ".hea");
   if (hea && (o->freq != NULL || o->gain != NULL || o->name != NULL)) {
-    return cli_usage("ecg", "--freq, --gain and --name apply to CSV input only");
+    return cli_report(ERR_USAGE, "--freq, --gain and --name apply to CSV input only");
   }
-  int rc = hea ? cli_ecg_load_wfdb(&r, o->in) : cli_ecg_load_csv(&r, o);
-  char *json = NULL;
+  int rc = hea ? cli_ecg_load_wfdb(r, o->in) : cli_ecg_load_csv(r, o);
   if (rc == OK) {
-    rc = api_ecg_observation_json(&json, &r, o->patient, o->effective);
+    rc = api_ecg_observation_json(json, r, o->patient, o->effective);
     if (rc != OK) {
       cli_report(rc, "%s",
                  rc == ERR_BAD_ARGS ? "--patient wants a FHIR id and --effective a "
                                       "FHIR dateTime (2024-05-01T10:00:00Z)"
                                     : err_str(rc));
     }
+  }
+  return rc;
+}
+
+static int cli_ecg_convert_run(const struct cli_ecg_convert *o) {
+  struct ecg_record r;
+  ecg_record_init(&r);
+  char *json = NULL;
+  int rc = cli_ecg_observation(o, &r, &json);
+  if (rc == ERR_USAGE) {
+    ecg_record_deinit(&r);
+    return CLI_EXIT_USAGE;
   }
   if (rc == OK) {
     rc = cli_file_write(o->out, json, strlen(json));
@@ -275,19 +279,13 @@ static int cli_ecg_write_wfdb(struct ecg_record *r, const char *dir, char *hea, 
   return rc;
 }
 
-static int cli_ecg_export_run(const char *in, const char *dir, uint64_t format, bool json) {
-  char *text = NULL;
-  size_t len = 0;
-  int rc = cli_ecg_read(in, LIM_ECG_FILE_BYTES_MAX, &text, &len);
-  if (rc != OK) {
-    return cli_exit_code(cli_report(rc, "could not read %s", in));
-  }
+int cli_ecg_export_text(const char *text, size_t len, const char *what, const char *dir,
+                        uint64_t format, bool json) {
   struct ecg_record r;
   ecg_record_init(&r);
-  rc = api_ecg_observation_parse(&r, text, len);
-  free(text);
+  int rc = api_ecg_observation_parse(&r, text, len);
   if (rc != OK) {
-    cli_report(rc, "%s: %s", in, err_str(rc));
+    cli_report(rc, "%s: %s", what, err_str(rc));
   }
   if (rc == OK) {
     r.file_name[0] = '\0'; /* ecg_record_set_format names it NAME.dat */
@@ -307,6 +305,18 @@ static int cli_ecg_export_run(const char *in, const char *dir, uint64_t format, 
     cli_ecg_summary(&r, json, "exported", files, 2);
   }
   ecg_record_deinit(&r);
+  return rc;
+}
+
+static int cli_ecg_export_run(const char *in, const char *dir, uint64_t format, bool json) {
+  char *text = NULL;
+  size_t len = 0;
+  int rc = cli_ecg_read(in, LIM_ECG_FILE_BYTES_MAX, &text, &len);
+  if (rc != OK) {
+    return cli_exit_code(cli_report(rc, "could not read %s", in));
+  }
+  rc = cli_ecg_export_text(text, len, in, dir, format, json);
+  free(text);
   return cli_exit_code(rc);
 }
 

@@ -7,6 +7,8 @@
  *                        [--reason TEXT] --out FILE [--json]
  *   medchain records share --node URL --key FILE --record ID --grantee ID
  *                        --expires-ms T [--purpose P] [--json]
+ *   medchain records export --node URL --key FILE --record ID --out-dir DIR
+ *                        [--format fhir|wfdb|212|16] [--json]
  *
  * put: encrypts the file under a fresh key (cry_record_encrypt) on this
  * machine, seals the key to the patient, to the author (the key's
@@ -29,9 +31,11 @@
 #include "limits/limits.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct rec_session {
   struct cry_keys *keys;
@@ -691,6 +695,71 @@ static int records_share(int argc, char **argv) {
   return CLI_EXIT_OK;
 }
 
+/* ---- export ---------------------------------------------------------------- */
+
+struct export_opts {
+  const char *node, *key, *record, *format, *out_dir, *purpose;
+  bool json;
+};
+
+/* The decrypted record as FHIR JSON (RECORD.json), or, for an ECG
+ * Observation, as a WFDB record in format 212 or 16. */
+static int records_export_run(const struct export_opts *o) {
+  uint8_t *plain = NULL;
+  size_t len = 0;
+  int rc = cli_record_get(o->node, o->key, o->record, o->purpose, NULL, &plain, &len);
+  if (rc != OK) {
+    return rc;
+  }
+  if (strcmp(o->format, "fhir") == 0) {
+    char name[80], path[4096];
+    snprintf(name, sizeof name, "%s.json", o->record);
+    if (mkdir(o->out_dir, 0700) != 0 && errno != EEXIST) {
+      rc = cli_report(ERR_IO, "could not create %s", o->out_dir);
+    } else if (cli_path(path, sizeof path, o->out_dir, name) != OK ||
+               cli_file_write(path, plain, len) != OK) {
+      rc = cli_report(ERR_IO, "could not write into %s", o->out_dir);
+    } else if (o->json) {
+      printf("{\"record\":\"%s\",\"format\":\"fhir\",\"files\":[", o->record);
+      cli_json_str(stdout, path);
+      printf("]}\n");
+    } else {
+      printf("exported record %s as FHIR JSON: %s\n", o->record, path);
+    }
+  } else {
+    uint64_t format = strcmp(o->format, "212") == 0 ? 212 : 16;
+    rc = cli_ecg_export_text((const char *)plain, len, "the record", o->out_dir, format, o->json);
+  }
+  cry_wipe(plain, len);
+  free(plain);
+  return rc;
+}
+
+static int records_export(int argc, char **argv) {
+  struct export_opts o = {NULL, NULL, NULL, "fhir", NULL, "export", false};
+  struct cli_opt opts[] = {
+      {"node", CLI_OPT_STR, &o.node, false},       {"key", CLI_OPT_STR, &o.key, false},
+      {"record", CLI_OPT_STR, &o.record, false},   {"format", CLI_OPT_STR, &o.format, false},
+      {"out-dir", CLI_OPT_STR, &o.out_dir, false}, {"purpose", CLI_OPT_STR, &o.purpose, false},
+      {"json", CLI_OPT_FLAG, &o.json, false},
+  };
+  char err[256];
+  char *pos[1];
+  size_t npos = 0;
+  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc, argv, pos, 0, &npos, err, sizeof err) != OK) {
+    return cli_usage("records", "%s", err);
+  }
+  o.node = cli_node_url(o.node);
+  if (o.node == NULL || o.key == NULL || o.record == NULL || o.out_dir == NULL) {
+    return cli_usage("records", "records export needs --node, --key, --record and --out-dir");
+  }
+  if (strcmp(o.format, "fhir") != 0 && strcmp(o.format, "wfdb") != 0 &&
+      strcmp(o.format, "212") != 0 && strcmp(o.format, "16") != 0) {
+    return cli_usage("records", "--format is fhir, wfdb (format 16), 212 or 16");
+  }
+  return cli_exit_code(records_export_run(&o));
+}
+
 int cli_cmd_records(int argc, char **argv) {
   if (argc < 2) {
     return cli_usage("records", "records needs put or get");
@@ -703,6 +772,9 @@ int cli_cmd_records(int argc, char **argv) {
   }
   if (strcmp(argv[1], "share") == 0) {
     return records_share(argc - 2, argv + 2);
+  }
+  if (strcmp(argv[1], "export") == 0) {
+    return records_export(argc - 2, argv + 2);
   }
   return cli_usage("records", "unknown records command '%s'", argv[1]);
 }

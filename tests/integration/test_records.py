@@ -327,6 +327,40 @@ def emergency(net, w, rec):
     conn.close()
 
 
+VECTORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "ecg")
+
+
+def ecg(net, w):
+    """A PhysioNet-format ECG imported, shared, plotted data exported back."""
+    out = net.run_ok("import", "ecg", "--node", net.url(0), "--key", w.doc_a["file"], "--patient",
+                     w.patient["id"], "--in", os.path.join(VECTORS, "synth212.hea"), "--json")
+    doc = json.loads(out)
+    mc.check(doc["leads"] == 12 and doc["samples"] == 5000, "a 12-lead WFDB record imported")
+    rec = doc["record"]
+    code, anchor = net.query(w.patient["file"], f"/v1/records/{rec}")
+    mc.check(code == 200 and anchor["fhir_type"] == "Observation"
+             and anchor["category"] == "cardiology", "anchored as a cardiology Observation")
+    d = os.path.join(net.dir, "export-wfdb")
+    net.run_ok("records", "export", "--node", net.url(1), "--key", w.patient["file"], "--record",
+               rec, "--format", "212", "--out-dir", d)
+    with open(os.path.join(VECTORS, "synth212.dat"), "rb") as f:
+        want = f.read()
+    got_files = [f for f in os.listdir(d) if f.endswith(".dat")]
+    with open(os.path.join(d, got_files[0]), "rb") as f:
+        got = f.read()
+    mc.check(got == want, "the patient exports it back to WFDB 212 byte for byte (via node1)")
+    d2 = os.path.join(net.dir, "export-fhir")
+    net.run_ok("records", "export", "--node", net.url(0), "--key", w.patient["file"], "--record",
+               rec, "--format", "fhir", "--out-dir", d2)
+    with open(os.path.join(d2, f"{rec}.json")) as f:
+        obs = json.load(f)
+    comps = obs.get("component", [])
+    mc.check(obs["resourceType"] == "Observation" and len(comps) == 12
+             and all("valueSampledData" in c for c in comps),
+             "and as FHIR JSON: an Observation with one SampledData component per lead")
+    return rec
+
+
 def erasure(net, w, rec):
     rec2 = put(net, w)
     rc, _ = get(net, w.patient, rec2, node=1, purpose="export")  # a copy on node1 too
@@ -387,6 +421,7 @@ def main():
         grants_and_uploads(net, w, rec)
         tampering(net, w, rec)
         emergency(net, w, rec)
+        ecg(net, w)
         erasure(net, w, rec)
         no_plaintext(net)
         for i in (0, 1):
