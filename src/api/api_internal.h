@@ -40,7 +40,12 @@ struct api_request {
    * server has none (then "/" and "/assets/..." match no route). */
   const char *web_dir;
   const char *if_none_match; /* If-None-Match header, or NULL */
+  const char *accept;        /* Accept header, or NULL (the FHIR facade) */
+  const char *host;          /* Host header, or NULL (the FHIR facade's links) */
 };
+
+/* A Location header: a base URL, a type and an id. */
+#define API_LOCATION_MAX 448
 
 /* ETag text of a static file: quotes and three hex numbers. */
 #define API_ETAG_MAX 64
@@ -63,6 +68,7 @@ struct api_reply {
   const char *content_type;
   const char *route;    /* matched route pattern (static), or "unmatched" */
   struct api_file file; /* file.open: owned by the reply until the server takes it */
+  char location[API_LOCATION_MAX]; /* Location header, "" when none */
 };
 
 struct api_metrics;
@@ -165,6 +171,7 @@ struct api_ctx {
   const char *content_type;
   const char *message;  /* static text replacing the error's err_str(), or NULL */
   struct api_file file; /* a portal file (static.c) */
+  char location[API_LOCATION_MAX]; /* a created resource's Location, or "" */
 };
 typedef int (*api_handler_fn)(struct api_ctx *c);
 
@@ -241,6 +248,19 @@ int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 int api_h_key_get(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
+
+/* ---- the FHIR R4 facade (fhir*.c) -------------------------------------------- */
+
+/* GET, HEAD and POST under /fhir/: metadata, read, search, create. */
+int api_h_fhir(struct api_ctx *c) MUST_CHECK;
+/* Whether path is under the facade ("/fhir" or "/fhir/..."): its errors
+ * are OperationOutcome resources. */
+bool api_fhir_path(const char *path);
+/* Replaces out (an error answer) by the OperationOutcome of err, with the
+ * same status. message: NULL for err_str(err); extra: the handler's extra
+ * error fields, or NULL. */
+void api_fhir_error_reply(struct api_reply *out, int err, const char *message,
+                          const json_t *extra);
 
 /* ---- the portal's files (static.c) ------------------------------------------- */
 

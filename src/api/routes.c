@@ -66,6 +66,10 @@ static const struct route routes[] = {
     {"GET", "/v1/records/{id}", api_h_entity_get, ENTITY(CTR_RECORD)},
     {"GET", "/v1/audit", api_h_entity_list, ENTITY(CTR_AUDIT)},
     {"GET", "/v1/audit/{id}", api_h_entity_get, ENTITY(CTR_AUDIT)},
+    /* The FHIR R4 facade: fhir.c reads the type (and id) from the path. */
+    {"GET", "/fhir/{type}", api_h_fhir, NULL},
+    {"POST", "/fhir/{type}", api_h_fhir, NULL},
+    {"GET", "/fhir/{type}/{id}", api_h_fhir, NULL},
 };
 
 /* The portal's files: not in the table above, which is the API (and what
@@ -362,6 +366,7 @@ static void reply_from_ctx(struct api_reply *out, int rc, struct api_ctx *c) {
   } else if (c->file.portal) {
     reply_file(out, c);
   } else if (c->text != NULL) {
+    memcpy(out->location, c->location, sizeof(out->location));
     out->status = c->status;
     out->body = c->text;
     out->len = c->text_len;
@@ -442,6 +447,9 @@ void api_route(struct node *n, struct api_metrics *m, const struct api_request *
   }
   if (c != NULL) {
     reply_from_ctx(out, rc, c);
+    if (rc != OK && api_fhir_path(req->path)) {
+      api_fhir_error_reply(out, rc, c->message, c->json);
+    }
     if (c->file.open) {
       close(c->file.fd); /* not handed over: the answer is an error */
     }

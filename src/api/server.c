@@ -161,6 +161,9 @@ static enum MHD_Result add_headers(struct MHD_Response *resp, const struct api_r
   if (ok == MHD_YES && f->etag[0] != '\0') {
     ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, f->etag);
   }
+  if (ok == MHD_YES && rep->location[0] != '\0') {
+    ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location);
+  }
   return ok;
 }
 
@@ -287,6 +290,8 @@ static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *conn,
       .web_dir = s->web_dir,
       .if_none_match =
           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+      .accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+      .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
   };
   struct api_stream stream = {.hub = s->events};
   req.stream = &stream;
