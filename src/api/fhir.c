@@ -117,13 +117,18 @@ void api_fhir_error_reply(struct api_reply *out, int err, const char *message,
   json_t *o = fhir_outcome(err, message, extra);
   char *text = o == NULL ? NULL : json_dumps(o, JSON_COMPACT);
   json_decref(o);
-  if (text == NULL) {
+  size_t n = text == NULL ? 0 : strlen(text);
+  char *grown = text == NULL ? NULL : realloc(text, n + 2);
+  if (grown == NULL) {
+    free(text);
     return; /* keep the plain JSON error already in out */
   }
+  grown[n] = '\n';
+  grown[n + 1] = '\0';
   api_reply_free(out);
   out->status = err_http_status(err);
-  out->body = text;
-  out->len = strlen(text);
+  out->body = grown;
+  out->len = n + 1;
   out->content_type = FHIR_CONTENT_TYPE;
   out->location[0] = '\0';
 }

@@ -423,9 +423,8 @@ json_t *fhir_outcome(int err, const char *message, const json_t *extra) {
                             fhir_issue_code(err), "diagnostics", diag, "details", "coding",
                             "system", FHIR_CS_ERROR, "code", err_name(err), "text", msg);
   json_t *o = json_pack("{s:s, s:[o]}", "resourceType", "OperationOutcome", "issue", issue);
-  json_t *more = extra == NULL ? NULL : tx_issue(extra);
-  if (o != NULL && more != NULL &&
-      json_array_append_new(json_object_get(o, "issue"), more) != 0) {
+  json_t *more = extra == NULL || o == NULL ? NULL : tx_issue(extra);
+  if (more != NULL && json_array_append_new(json_object_get(o, "issue"), more) != 0) {
     json_decref(o);
     return NULL;
   }
