@@ -107,6 +107,11 @@ static void test_error_numbers_pinned(void **state) {
       "REQUEST_EXPIRED",
       "REQUEST_REPLAYED",
       "AUTH_REQUIRED",
+      "NO_OPERATOR_KEY",
+      "HASH_MISMATCH",
+      "BLOB_QUOTA_EXCEEDED",
+      "CONTENT_UNAVAILABLE",
+      "REASON_REQUIRED",
   };
   assert_int_equal(ERR_COUNT_, ARRAY_LEN(pinned));
   for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
