@@ -4,9 +4,12 @@
  * admin of its organization) or by the accessor.
  *
  * type rest / subtype read, action R, recorded = the entry's block time,
- * outcome 0 (an entry records an access that was served), agents: the
- * accessor (requestor, with the purpose of use) and the organization whose
- * node logged it; source.observer = that organization; entities: the
+ * outcome 0 when the chain granted the access, 4 with the refusal's code
+ * as outcomeDesc when it refused it (refused attempts are logged too);
+ * agents: the accessor (requestor, with the purpose of use), the
+ * organization whose node logged it, the identity that signed the entry
+ * and the node; source.observer = that organization, source.site = the
+ * node's id; entities: the
  * record (DocumentReference/{id}) and the patient. purposeOfEvent carries
  * our purpose and its v3-ActReason code. An emergency ("break-the-glass")
  * read also carries v3-ActReason BTG in purposeOfEvent and in the
@@ -49,7 +52,10 @@ static json_t *agents_json(struct fhir_ctx *f, const struct fhir_ent *e) {
   json_t *logger = json_pack("{s:o, s:s, s:b}", "who",
                              fhir_ref_party(f->st, fhir_ent_id(e, "logged_by")), "name",
                              "logged by", "requestor", 0);
-  return json_pack("[o, o, o]", accessor, node, logger);
+  json_t *server = json_pack("{s:{s:{s:s, s:o}}, s:s, s:b}", "who", "identifier", "system",
+                             FHIR_SID_NODE, "value", api_json_hex(fhir_ent_id(e, "node")->b, 32),
+                             "name", "node", "requestor", 0);
+  return json_pack("[o, o, o, o]", accessor, node, logger, server);
 }
 
 static json_t *entities_json(const struct fhir_ent *e) {
@@ -79,23 +85,45 @@ static int emergency_marks(const struct fhir_ent *e, json_t *o) {
   return rc;
 }
 
+/* "0" for an access the chain granted; "4" (minor failure) for a refused
+ * attempt, whose stable code is the outcomeDesc. */
+static int outcome_set(const struct fhir_ent *e, json_t *o) {
+  if (fhir_ent_str_is(e, "outcome", CTR_OUTCOME_GRANTED)) {
+    return json_object_set_new(o, "outcome", json_string("0")) == 0 ? OK : ERR_NOMEM;
+  }
+  if (json_object_set_new(o, "outcome", json_string("4")) != 0 ||
+      json_object_set_new(o, "outcomeDesc", fhir_ent_str_json(e, "outcome")) != 0) {
+    return ERR_NOMEM;
+  }
+  return OK;
+}
+
+static json_t *source_json(const struct fhir_ent *e) {
+  char node_hex[65];
+  base_hash_hex(node_hex, fhir_ent_id(e, "node"));
+  return json_pack("{s:o, s:s, s:[o]}", "observer", fhir_ref("Organization", fhir_ent_id(e, "org")),
+                   "site", node_hex, "type",
+                   fhir_coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4",
+                               "Application Server"));
+}
+
 static int audit_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t **out) {
   *out = json_pack(
-      "{s:s, s:o, s:o, s:[o], s:s, s:o, s:s, s:o, s:o, s:{s:o, s:[o]}, s:o}", "resourceType",
-      "AuditEvent", "id", api_json_hex(fhir_ent_id(e, "id")->b, 32), "type",
+      "{s:s, s:o, s:o, s:[o], s:s, s:o, s:o, s:o, s:o, s:o}", "resourceType", "AuditEvent", "id",
+      api_json_hex(fhir_ent_id(e, "id")->b, 32), "type",
       fhir_coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest",
                   "RESTful Operation"),
       "subtype", fhir_coding("http://hl7.org/fhir/restful-interaction", "read", "read"), "action",
-      "R", "recorded", fhir_instant_json(fhir_ent_u64(e, "time_ms")), "outcome", "0",
-      "purposeOfEvent", purposes_json(e), "agent", agents_json(f, e), "source", "observer",
-      fhir_ref("Organization", fhir_ent_id(e, "org")), "type",
-      fhir_coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4",
-                  "Application Server"),
-      "entity", entities_json(e));
+      "R", "recorded", fhir_instant_json(fhir_ent_u64(e, "time_ms")), "purposeOfEvent",
+      purposes_json(e), "agent", agents_json(f, e), "source", source_json(e), "entity",
+      entities_json(e));
   if (*out == NULL) {
     return ERR_NOMEM;
   }
-  int rc = emergency_marks(e, *out);
+  int rc = outcome_set(e, *out);
+  if (rc == OK) {
+    rc = emergency_marks(e, *out);
+  }
   if (rc != OK) {
     json_decref(*out);
     *out = NULL;

@@ -24,6 +24,7 @@
 #define FHIR_SID_IDENTITY "https://medchain.dev/fhir/sid/identity"
 #define FHIR_SID_LICENCE "https://medchain.dev/fhir/sid/licence-hash"
 #define FHIR_SID_RECORD "https://medchain.dev/fhir/sid/record"
+#define FHIR_SID_NODE "https://medchain.dev/fhir/sid/node"
 #define FHIR_SID_CONTENT_HASH "https://medchain.dev/fhir/sid/content-hash-blake2b"
 #define FHIR_CS_CATEGORY "https://medchain.dev/fhir/CodeSystem/record-category"
 #define FHIR_CS_PURPOSE "https://medchain.dev/fhir/CodeSystem/purpose"

@@ -249,8 +249,8 @@ async function audit() {
   check(e.type.code === "rest" && e.action === "R" && e.outcome === "0", "type rest, action R");
   check(e.agent[0].who.reference === ref("Practitioner", W.ids.doctor) && e.agent[0].requestor,
     "agent: the accessor, requestor");
-  check(e.source.observer.reference === ref("Organization", W.ids.org_a),
-    "source: the organization that logged it");
+  check(e.source.observer.reference === ref("Organization", W.ids.org_a) && e.source.site === W.node,
+    "source: the organization and the node that logged it");
   const normal = b.entry.map((x) => x.resource).find((x) => !btg(x));
   check(normal.purposeOfEvent[0].coding.some((c) => c.system === CS_PURPOSE &&
     c.code === "treatment"), "a normal read's purpose");

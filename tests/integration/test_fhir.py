@@ -64,10 +64,14 @@ def setup(net):
               "scope=category", "category=cardiology", "purpose=treatment", FAR)
     records = [anchor(net, doctor, p) for _ in range(3)]
     net.tx_ok(p["file"], "records.erase", f"record={records[2]}")
+    node = secrets.token_hex(32)
     net.tx_ok(admin_a, "audit.log", f"record={records[0]}", f"accessor={doctor['id']}",
-              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}")
+              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}", f"node={node}",
+              "reason_sealed=")
+    # An emergency read: its reason is on chain only hashed and sealed to the patient.
     net.tx_ok(doctor["file"], "audit.log", f"record={records[1]}", f"accessor={doctor['id']}",
-              "purpose=emergency", "emergency=true", f"reason_hash={secrets.token_hex(32)}")
+              "purpose=emergency", "emergency=true", f"reason_hash={secrets.token_hex(32)}",
+              f"node={node}", f"reason_sealed={secrets.token_hex(80)}")
     code, orgs = net.http().get("/v1/organizations")
     by_name = {o["name"]: o["id"] for o in orgs["items"]}
     code, ident = net.http().get(f"/v1/identities/{doctor['id']}")
@@ -81,6 +85,7 @@ def setup(net):
                 "org_a": ident["org"], "org_b": [v for k, v in by_name.items()
                                                  if k.startswith("Lakeside")][0]}
     w["records"] = records
+    w["node"] = node
     w["licence_hash"] = ident["licence_hash"]
     return w
 
