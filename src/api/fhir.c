@@ -35,7 +35,7 @@
 /* The types, in the order the CapabilityStatement lists them. */
 static const struct fhir_type *const fhir_types[] = {
     &fhir_patient,     &fhir_practitioner, &fhir_organization,       &fhir_consent,
-    &fhir_audit_event, &fhir_provenance,   &fhir_document_reference,
+    &fhir_audit_event, &fhir_provenance,   &fhir_document_reference, &fhir_observation,
 };
 
 size_t fhir_type_count(void) {
@@ -346,7 +346,7 @@ static int search_parse(struct api_ctx *c, const struct fhir_type *t, struct fhi
     const char *k = c->query.key[i];
     const char *v = c->query.val[i];
     int rc = OK;
-    if (strcmp(k, "_format") == 0) {
+    if (strcmp(k, "_format") == 0 || (t->opens_content && strcmp(k, "purpose") == 0)) {
       continue;
     } else if (strcmp(k, "_count") == 0) {
       rc = count_param(c, v, &s->count);
@@ -396,7 +396,16 @@ static char *page_url(const struct fhir_ctx *f, const struct ctr_cursor *next) {
   return out;
 }
 
+static bool is_outcome(const json_t *resource) {
+  const char *type = json_string_value(json_object_get(resource, "resourceType"));
+  return type != NULL && strcmp(type, "OperationOutcome") == 0;
+}
+
+/* A match, or an OperationOutcome about one (search mode "outcome"). */
 static json_t *entry_json(const struct fhir_ctx *f, json_t *resource) {
+  if (is_outcome(resource)) {
+    return json_pack("{s:O, s:{s:s}}", "resource", resource, "search", "mode", "outcome");
+  }
   const char *type = json_string_value(json_object_get(resource, "resourceType"));
   const char *id = json_string_value(json_object_get(resource, "id"));
   assert(type != NULL && id != NULL);
@@ -427,8 +436,11 @@ static json_t *links_json(const struct fhir_ctx *f, const struct ctr_cursor *nex
 static json_t *bundle_json(const struct fhir_ctx *f, const struct fhir_search *s,
                            const struct fhir_page *page) {
   json_t *entries = json_array();
+  json_int_t matches = 0;
   for (size_t i = 0; entries != NULL && i < json_array_size(page->resources); i++) {
-    if (json_array_append_new(entries, entry_json(f, json_array_get(page->resources, i))) != 0) {
+    json_t *r = json_array_get(page->resources, i);
+    matches += is_outcome(r) ? 0 : 1;
+    if (json_array_append_new(entries, entry_json(f, r)) != 0) {
       json_decref(entries);
       entries = NULL;
     }
@@ -437,7 +449,7 @@ static json_t *bundle_json(const struct fhir_ctx *f, const struct fhir_search *s
                         "link", links_json(f, &page->next), "entry", entries);
   /* The total costs nothing when this page is the whole answer. */
   if (b != NULL && s->cursor.len == 0 && page->next.len == 0 &&
-      json_object_set_new(b, "total", json_integer((json_int_t)json_array_size(entries))) != 0) {
+      json_object_set_new(b, "total", json_integer(matches)) != 0) {
     json_decref(b);
     b = NULL;
   }

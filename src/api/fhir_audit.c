@@ -141,13 +141,12 @@ static const struct fhir_param audit_params[] = {
 };
 
 const struct fhir_type fhir_audit_event = {
-    "AuditEvent",
-    "The on-chain access log: who read which record, when, why, logged by which node; "
+    .name = "AuditEvent",
+    .doc = "The on-chain access log: who read which record, when, why, logged by which node; "
     "emergency reads carry v3-ActReason BTG. Signed requests only.",
-    &audit_source,
-    fhir_entity_read,
-    fhir_entity_search,
-    NULL,
-    audit_params,
-    ARRAY_LEN(audit_params),
+    .source = &audit_source,
+    .read = fhir_entity_read,
+    .search = fhir_entity_search,
+    .params = audit_params,
+    .nparams = ARRAY_LEN(audit_params),
 };

@@ -351,14 +351,14 @@ static const struct fhir_param consent_params[] = {
 };
 
 const struct fhir_type fhir_consent = {
-    "Consent",
-    "Grants of access to a category of records or one record, for a purpose, until an expiry. "
+    .name = "Consent",
+    .doc = "Grants of access to a category of records or one record, for a purpose, until an expiry. "
     "Create = the patient's signed consent.grant transaction in the extension " FHIR_EXT_SIGNED_TX
     " (valueBase64Binary), which must agree with the resource. Signed requests for reads.",
-    &consent_source,
-    fhir_entity_read,
-    fhir_entity_search,
-    consent_create,
-    consent_params,
-    ARRAY_LEN(consent_params),
+    .source = &consent_source,
+    .read = fhir_entity_read,
+    .search = fhir_entity_search,
+    .create = consent_create,
+    .params = consent_params,
+    .nparams = ARRAY_LEN(consent_params),
 };

@@ -47,15 +47,14 @@ static const struct fhir_param patient_params[] = {
 };
 
 const struct fhir_type fhir_patient = {
-    "Patient",
-    "Pseudonymous: id = the identity's id (hex), active, managingOrganization; no name, birth "
+    .name = "Patient",
+    .doc = "Pseudonymous: id = the identity's id (hex), active, managingOrganization; no name, birth "
     "date or address exists on chain. Signed requests only.",
-    &patient_source,
-    fhir_entity_read,
-    fhir_entity_search,
-    NULL,
-    patient_params,
-    ARRAY_LEN(patient_params),
+    .source = &patient_source,
+    .read = fhir_entity_read,
+    .search = fhir_entity_search,
+    .params = patient_params,
+    .nparams = ARRAY_LEN(patient_params),
 };
 
 /* ---- Practitioner ------------------------------------------------------------------------- */
@@ -88,15 +87,14 @@ static const struct fhir_param practitioner_params[] = {
 };
 
 const struct fhir_type fhir_practitioner = {
-    "Practitioner",
-    "id, active, identifier = the salted hash of the licence, qualification = the role, issued "
+    .name = "Practitioner",
+    .doc = "id, active, identifier = the salted hash of the licence, qualification = the role, issued "
     "by the practitioner's organization. Public, as /v1/identities.",
-    &practitioner_source,
-    fhir_entity_read,
-    fhir_entity_search,
-    NULL,
-    practitioner_params,
-    ARRAY_LEN(practitioner_params),
+    .source = &practitioner_source,
+    .read = fhir_entity_read,
+    .search = fhir_entity_search,
+    .params = practitioner_params,
+    .nparams = ARRAY_LEN(practitioner_params),
 };
 
 /* ---- Organization ------------------------------------------------------------------------- */
@@ -135,12 +133,9 @@ static int org_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t **out
 static const struct fhir_source org_source = {CTR_ORG, false, NULL, org_render, NULL};
 
 const struct fhir_type fhir_organization = {
-    "Organization",
-    "Consortium organizations: name, type from their kind, active. Public, as /v1.",
-    &org_source,
-    fhir_entity_read,
-    fhir_entity_search,
-    NULL,
-    NULL,
-    0,
+    .name = "Organization",
+    .doc = "Consortium organizations: name, type from their kind, active. Public, as /v1.",
+    .source = &org_source,
+    .read = fhir_entity_read,
+    .search = fhir_entity_search,
 };

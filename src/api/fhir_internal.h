@@ -123,6 +123,7 @@ struct fhir_type {
   fhir_create_fn create;            /* NULL: no create */
   const struct fhir_param *params;  /* search parameters besides _id */
   size_t nparams;
+  bool opens_content; /* read and search take ?purpose= (the access's purpose) */
 };
 
 struct fhir_ctx {
@@ -201,5 +202,13 @@ extern const struct fhir_type fhir_consent;
 extern const struct fhir_type fhir_audit_event;
 extern const struct fhir_type fhir_provenance;
 extern const struct fhir_type fhir_document_reference;
+extern const struct fhir_type fhir_observation;
+
+/* Stores and anchors resource res (its resourceType is the record's FHIR
+ * type) for the signer, a practitioner, through node_record_create:
+ * subject Patient/{id}, the category from res.category (our system, else
+ * category_system's code when not NULL). *record gets the id. */
+int fhir_record_create(struct fhir_ctx *f, json_t *res, const char *category_system,
+                       struct hash32 *record) MUST_CHECK;
 
 #endif

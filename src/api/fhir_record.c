@@ -12,6 +12,10 @@
  * (OperationOutcome "deleted", FHIR's answer for a deleted resource) and
  * searches leave it out.
  *
+ * Create stores the DocumentReference as sent (attachment data included)
+ * as a record, encrypted off chain and anchored (fhir_record_create), and
+ * answers with the metadata above.
+ *
  * Provenance is the anchoring: target the record (DocumentReference/{id},
  * and {FHIR type}/{id}), recorded = the anchoring block's time, agent =
  * the author on behalf of its organization, activity CREATE, and the
@@ -71,6 +75,26 @@ static int docref_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t **
   return *out == NULL ? ERR_NOMEM : OK;
 }
 
+/* Create: the DocumentReference as sent is the record (its attachment
+ * data and all), stored encrypted and anchored like an Observation; the
+ * answer is the metadata the chain now holds. */
+static int docref_create(struct fhir_ctx *f, json_t *res, json_t **out, struct hash32 *id) {
+  int rc = fhir_record_create(f, res, NULL, id);
+  if (rc != OK) {
+    return rc;
+  }
+  rc = api_view_open(f->c, &f->view);
+  if (rc != OK) {
+    return rc;
+  }
+  f->st = node_view_state(f->view);
+  rc = fhir_entity_read(f, id, out);
+  node_view_end(f->view);
+  f->view = NULL;
+  f->st = NULL;
+  return rc;
+}
+
 static const struct fhir_source docref_source = {CTR_RECORD, false, NULL, docref_render, NULL};
 
 static const struct fhir_param docref_params[] = {
@@ -80,15 +104,17 @@ static const struct fhir_param docref_params[] = {
 };
 
 const struct fhir_type fhir_document_reference = {
-    "DocumentReference",
-    "Every record's metadata; the attachment is the ciphertext at /v1/records/{id}/content "
-    "(application/octet-stream). An erased record answers 410. Signed requests only.",
-    &docref_source,
-    fhir_entity_read,
-    fhir_entity_search,
-    NULL,
-    docref_params,
-    ARRAY_LEN(docref_params),
+    .name = "DocumentReference",
+    .doc = "Every record's metadata; the attachment is the ciphertext at /v1/records/{id}/content "
+    "(application/octet-stream). An erased record answers 410. Signed requests only. Create: "
+    "a signed request by a practitioner, subject Patient/{id}, category in " FHIR_CS_CATEGORY
+    "; the resource as sent is stored encrypted and anchored.",
+    .source = &docref_source,
+    .read = fhir_entity_read,
+    .search = fhir_entity_search,
+    .create = docref_create,
+    .params = docref_params,
+    .nparams = ARRAY_LEN(docref_params),
 };
 
 /* ---- Provenance -------------------------------------------------------------------------- */
@@ -208,13 +234,12 @@ static const struct fhir_param provenance_params[] = {
 };
 
 const struct fhir_type fhir_provenance = {
-    "Provenance",
-    "One per record: its anchoring on chain (author, organization, time, the signed anchoring "
+    .name = "Provenance",
+    .doc = "One per record: its anchoring on chain (author, organization, time, the signed anchoring "
     "transaction). Signed requests only.",
-    &provenance_source,
-    fhir_entity_read,
-    fhir_entity_search,
-    NULL,
-    provenance_params,
-    ARRAY_LEN(provenance_params),
+    .source = &provenance_source,
+    .read = fhir_entity_read,
+    .search = fhir_entity_search,
+    .params = provenance_params,
+    .nparams = ARRAY_LEN(provenance_params),
 };

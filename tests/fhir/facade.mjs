@@ -135,12 +135,14 @@ async function metadata() {
     "rest mode server; the security section describes the signed requests");
   const types = Object.fromEntries(rest.resource.map((r) => [r.type, r]));
   for (const t of ["Patient", "Practitioner", "Organization", "Consent", "AuditEvent",
-    "Provenance", "DocumentReference"]) {
+    "Provenance", "DocumentReference", "Observation"]) {
     const codes = (types[t]?.interaction ?? []).map((i) => i.code);
     check(codes.includes("read") && codes.includes("search-type"), `${t}: read and search`);
   }
   const creates = rest.resource.filter((r) => r.interaction.some((i) => i.code === "create"));
-  check(creates.map((r) => r.type).includes("Consent"), "Consent: create");
+  check(["Consent", "Observation", "DocumentReference"].every((t) =>
+    creates.map((r) => r.type).includes(t)) && creates.length === 3,
+  "create: Consent, Observation, DocumentReference, nothing else");
   const cp = types.Consent.searchParam.map((p) => p.name);
   check(["_id", "patient", "actor", "data"].every((n) => cp.includes(n)),
     `Consent search parameters: ${cp}`);
@@ -384,6 +386,108 @@ async function create() {
     "REPLAY");
 }
 
+// ---- Observation: stored, anchored, opened under audit ----------------------------
+
+const OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category";
+
+function observation(marker) {
+  return {
+    resourceType: "Observation",
+    status: "final",
+    category: [
+      { coding: [{ system: OBS_CATEGORY, code: "procedure" }] },
+      { coding: [{ system: CS_CATEGORY, code: "cardiology" }] },
+    ],
+    code: { coding: [{ system: "http://loinc.org", code: "11524-6", display: "EKG study" }] },
+    subject: { reference: ref("Patient", W.ids.patient) },
+    note: [{ text: marker }],
+    component: [{
+      code: { coding: [{ system: "urn:oid:2.16.840.1.113883.6.24", code: "131329",
+        display: "MDC_ECG_ELEC_POTL_I" }] },
+      valueSampledData: { origin: { value: 0, unit: "uV" }, period: 2, dimensions: 1,
+        data: "12 15 31 -7 0 4" },
+    }],
+  };
+}
+
+/** A create signed by who: the signature covers the body fhir-kit-client sends. */
+function createAs(who, resourceType, body) {
+  const headers = who === null ? {} :
+    signedHeaders(who, "POST", `${basePath}/${resourceType}`, JSON.stringify(body));
+  return client.create({ resourceType, body, options: { headers } });
+}
+
+async function observations() {
+  const body = observation(W.marker);
+  const made = await createAs("doctor", "Observation", body);
+  const { response } = Client.httpFor(made);
+  check(response?.status === 201 && /^[0-9a-f]{64}$/.test(made.id),
+    `Observation create by a practitioner: 201 (${response?.status})`);
+  check(response?.headers.get("location") === `${W.base}/Observation/${made.id}`,
+    "Location names the Observation");
+  const meta = await read("doctor", "DocumentReference", made.id);
+  check(meta.type.coding[0].code === "Observation" && meta.category[0].coding[0].code === "cardiology",
+    "anchored: its DocumentReference says Observation, cardiology");
+  check(!JSON.stringify(meta).includes(W.marker), "the metadata carries none of the content");
+
+  const byAuthor = await read("doctor", "Observation", made.id);
+  check(byAuthor.id === made.id && byAuthor.note[0].text === W.marker &&
+    byAuthor.component[0].valueSampledData.data === "12 15 31 -7 0 4",
+    "the author reads the decrypted Observation");
+  const byPatient = await read("patient", "Observation", made.id);
+  check(byPatient.note?.[0]?.text === W.marker, "the patient reads it");
+  await refused("a reader without consent",
+    read("stranger", "Observation", made.id), 403, "forbidden", "CONSENT_REQUIRED");
+  await refused("an unsigned Observation read", read(null, "Observation", made.id), 401, "login",
+    "AUTH_REQUIRED");
+  await refused("a read for an emergency (needs a reason: not here)",
+    client.read({ resourceType: "Observation", id: `${made.id}?purpose=emergency`,
+      options: as("doctor", `${basePath}/Observation/${made.id}?purpose=emergency`) }),
+    400, "invalid", "BAD_REQUEST");
+
+  // Every opening, and the refused attempt, is on chain.
+  const log = await search("doctor", "AuditEvent", { entity: made.id });
+  const outcomes = log.entry.map((e) => e.resource.outcome === "0" ? "granted" :
+    e.resource.outcomeDesc);
+  check(outcomes.filter((o) => o === "granted").length === 2 &&
+    outcomes.includes("CONSENT_REQUIRED"),
+    `the audit log has both readings and the refusal (${outcomes})`);
+
+  // A search opens each Observation; the ones this node cannot open say why.
+  const b = await search("patient", "Observation", { patient: W.ids.patient });
+  const matches = b.entry.filter((e) => e.search.mode === "match").map((e) => e.resource);
+  const notes = b.entry.filter((e) => e.search.mode === "outcome").map((e) => e.resource);
+  check(matches.length === 1 && matches[0].id === made.id && matches[0].note[0].text === W.marker,
+    `Observation?patient=: the stored one, decrypted (${matches.length})`);
+  check(notes.length === 2 && notes.every((o) => o.resourceType === "OperationOutcome"),
+    `and an OperationOutcome for each record anchored elsewhere (${notes.length})`);
+  check(b.total === 1, `total counts the matches (${b.total})`);
+  await refused("Observation?patient= by the doctor (not a reader of the listing)",
+    search("doctor", "Observation", { patient: W.ids.patient }), 403, "forbidden", "UNAUTHORIZED");
+
+  await refused("an unsigned Observation create", createAs(null, "Observation", body), 401,
+    "login", "AUTH_REQUIRED");
+  const patientMade = await refusal(createAs("patient", "Observation", body));
+  check(patientMade.status === 403, `a patient cannot author a record (${patientMade.status})`);
+  const noSubject = { ...body, subject: { reference: "Group/1" } };
+  await refused("an Observation without a patient subject",
+    createAs("doctor", "Observation", noSubject), 400, "invalid", "BAD_REQUEST");
+
+  const doc = {
+    resourceType: "DocumentReference",
+    status: "current",
+    category: [{ coding: [{ system: CS_CATEGORY, code: "cardiology" }] }],
+    subject: { reference: ref("Patient", W.ids.patient) },
+    content: [{ attachment: { contentType: "text/plain",
+      data: Buffer.from(W.marker).toString("base64") } }],
+  };
+  const dr = await createAs("doctor", "DocumentReference", doc);
+  check(Client.httpFor(dr).response?.status === 201 && dr.status === "current" &&
+    dr.content[0].attachment.contentType === "application/octet-stream" &&
+    dr.type.coding[0].code === "DocumentReference",
+    "DocumentReference create: stored, anchored, answered with its on-chain metadata");
+}
+
 async function misc() {
   await refused("an unknown resource type", search(null, "Foo", {}), 404, "not-supported",
     "ROUTE_NOT_FOUND");
@@ -400,7 +504,7 @@ async function misc() {
 }
 
 for (const [name, fn] of Object.entries({ metadata, organizations, practitioners, patients,
-  consents, audit, records, create, misc })) {
+  consents, audit, records, create, observations, misc })) {
   try {
     await fn();
   } catch (e) {
