@@ -75,6 +75,13 @@ int api_client_get_signed(struct api_client *c, const char *path, const struct c
 int api_client_get_signed_at(struct api_client *c, const char *path, const struct cry_keys *keys,
                              const char *chain_id, uint64_t ts_ms, const uint8_t nonce[16],
                              struct api_response *out) MUST_CHECK;
+/* Any method, signed (docs/api.md, "Signed requests"; the signature covers
+ * the body), with an optional extra header line ("Name: value", e.g.
+ * X-Medchain-Reason). For GET the body must be empty. */
+int api_client_send_signed(struct api_client *c, const char *method, const char *path,
+                           const char *content_type, const uint8_t *body, size_t len,
+                           const char *extra_header, const struct cry_keys *keys,
+                           const char *chain_id, struct api_response *out) MUST_CHECK;
 void api_response_free(struct api_response *r);
 /* The four X-Medchain-* header lines ("Name: value") that sign a GET of
  * path (docs/api.md "Signed requests"), for clients that send the request

@@ -309,3 +309,73 @@ int api_client_post(struct api_client *c, const char *path, const char *content_
   curl_slist_free_all(headers);
   return rc;
 }
+
+int api_client_send_signed(struct api_client *c, const char *method, const char *path,
+                           const char *content_type, const uint8_t *body, size_t len,
+                           const char *extra_header, const struct cry_keys *keys,
+                           const char *chain_id, struct api_response *out) {
+  assert(c != NULL && method != NULL && path != NULL && keys != NULL && chain_id != NULL);
+  assert(out != NULL && (body != NULL || len == 0));
+  memset(out, 0, sizeof(*out));
+  char url[URL_MAX], target[URL_MAX];
+  int rc = make_url(c, path, url, sizeof(url));
+  int n = snprintf(target, sizeof(target), "%s", path);
+  if (rc != OK || n < 0 || (size_t)n >= sizeof(target) || path[0] != '/') {
+    return ERR_BAD_ARGS;
+  }
+  char *q = strchr(target, '?');
+  if (q != NULL) {
+    *q++ = '\0';
+  }
+  uint8_t nonce[API_AUTH_NONCE_BYTES];
+  cry_random(nonce, sizeof(nonce));
+  uint64_t ts = base_now_ms();
+  struct hash32 d;
+  api_auth_digest(&d, method, target, q, body, len, ts, nonce, chain_id);
+  struct signature sig;
+  cry_sign(keys, &sig, d.b, sizeof(d.b));
+  struct pubkey pk;
+  cry_keys_sign_pk(keys, &pk);
+  char hex[2 * sizeof(sig.b) + 1];
+  char line[6][API_SIGNED_HEADER_MAX];
+  base_hex_encode(hex, pk.b, sizeof(pk.b));
+  snprintf(line[0], API_SIGNED_HEADER_MAX, "X-Medchain-Key: %s", hex);
+  snprintf(line[1], API_SIGNED_HEADER_MAX, "X-Medchain-Timestamp: %llu", (unsigned long long)ts);
+  base_hex_encode(hex, nonce, sizeof(nonce));
+  snprintf(line[2], API_SIGNED_HEADER_MAX, "X-Medchain-Nonce: %s", hex);
+  base_hex_encode(hex, sig.b, sizeof(sig.b));
+  snprintf(line[3], API_SIGNED_HEADER_MAX, "X-Medchain-Signature: %s", hex);
+  snprintf(line[4], API_SIGNED_HEADER_MAX, "Content-Type: %s",
+           content_type == NULL ? "application/octet-stream" : content_type);
+  snprintf(line[5], API_SIGNED_HEADER_MAX, "Expect:");
+  struct curl_slist *headers = NULL;
+  for (size_t i = 0; i < 6; i++) {
+    struct curl_slist *more = curl_slist_append(headers, line[i]);
+    if (more == NULL) {
+      curl_slist_free_all(headers);
+      return ERR_NOMEM;
+    }
+    headers = more;
+  }
+  if (extra_header != NULL) {
+    struct curl_slist *more = curl_slist_append(headers, extra_header);
+    if (more == NULL) {
+      curl_slist_free_all(headers);
+      return ERR_NOMEM;
+    }
+    headers = more;
+  }
+  struct sink s = {0};
+  curl_easy_reset(c->curl);
+  set_common(c->curl, url, &s);
+  (void)curl_easy_setopt(c->curl, CURLOPT_PATH_AS_IS, 1L);
+  (void)curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+  if (strcmp(method, "GET") != 0) {
+    (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body == NULL ? (const void *)"" : body);
+    (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
+  (void)curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+  rc = perform(c, &s, out);
+  curl_slist_free_all(headers);
+  return rc;
+}

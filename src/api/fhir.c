@@ -130,7 +130,6 @@ void api_fhir_error_reply(struct api_reply *out, int err, const char *message,
   out->body = grown;
   out->len = n + 1;
   out->content_type = FHIR_CONTENT_TYPE;
-  out->location[0] = '\0';
 }
 
 /* ---- the base URL ---------------------------------------------------------------------- */
@@ -541,8 +540,10 @@ static int create(struct api_ctx *c, struct fhir_ctx *f) {
   }
   char hex[65];
   base_hash_hex(hex, &id);
-  int n = snprintf(c->location, sizeof(c->location), "%s/%s/%s", f->base, f->type->name, hex);
-  assert(n > 0 && (size_t)n < sizeof(c->location));
+  char location[API_HEADER_VALUE_MAX];
+  int n = snprintf(location, sizeof(location), "%s/%s/%s", f->base, f->type->name, hex);
+  assert(n > 0 && (size_t)n < sizeof(location));
+  api_header_add(c, "Location", location);
   return answer(c, 201, out);
 }
 

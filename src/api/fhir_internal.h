@@ -43,6 +43,8 @@
 #define FHIR_TYPE_MAX 64
 #define FHIR_ID_MAX 64
 #define FHIR_BASE_MAX 320
+_Static_assert(FHIR_BASE_MAX + FHIR_TYPE_MAX + FHIR_ID_MAX + 2 < API_HEADER_VALUE_MAX,
+               "a Location header fits");
 
 struct fhir_ctx;
 

@@ -243,6 +243,10 @@ int node_operator_submit(struct node *n, const struct hash32 *org, struct bytes 
                          struct bytes method, struct bytes args,
                          struct hash32 *tx_hash) MUST_CHECK;
 
+/* The first operator's keys, to sign requests to other nodes (blob
+ * fetches), or NULL when the node has none. Valid until node_destroy. */
+const struct cry_keys *node_operator_keys(const struct node *n);
+
 /* ---- records (node/records.c, docs/records.md) ----------------------------- */
 
 struct blob_store;

@@ -205,3 +205,7 @@ int node_operator_submit(struct node *n, const struct hash32 *org, struct bytes 
   pthread_mutex_unlock(&n->op_mu);
   return rc;
 }
+
+const struct cry_keys *node_operator_keys(const struct node *n) {
+  return n->nops > 0 ? n->ops[0].keys : NULL;
+}
