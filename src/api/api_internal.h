@@ -46,7 +46,6 @@ struct api_request {
   const char *host;          /* Host header, or NULL (the FHIR facade's links) */
 };
 
-
 /* ETag text of a static file: quotes and three hex numbers. */
 #define API_ETAG_MAX 64
 
@@ -279,8 +278,7 @@ bool api_fhir_path(const char *path);
 /* Replaces out (an error answer) by the OperationOutcome of err, with the
  * same status. message: NULL for err_str(err); extra: the handler's extra
  * error fields, or NULL. */
-void api_fhir_error_reply(struct api_reply *out, int err, const char *message,
-                          const json_t *extra);
+void api_fhir_error_reply(struct api_reply *out, int err, const char *message, const json_t *extra);
 
 /* ---- the portal's files (static.c) ------------------------------------------- */
 

@@ -204,8 +204,8 @@ static json_t *params_json(const struct fhir_type *t) {
 
 static json_t *resource_caps(const struct fhir_type *t) {
   return json_pack("{s:s, s:s, s:o, s:b, s:b, s:b, s:s, s:o}", "type", t->name, "documentation",
-                   t->doc, "interaction", interactions_json(t), "readHistory", 0, "updateCreate",
-                   0, "conditionalCreate", 0, "versioning", "no-version", "searchParam",
+                   t->doc, "interaction", interactions_json(t), "readHistory", 0, "updateCreate", 0,
+                   "conditionalCreate", 0, "versioning", "no-version", "searchParam",
                    params_json(t));
 }
 
@@ -217,20 +217,18 @@ json_t *fhir_capability(const char *base, uint64_t now_ms) {
       resources = NULL;
     }
   }
-  json_t *security = json_pack(
-      "{s:b, s:[{s:[o], s:s}], s:s}", "cors", 0, "service", "coding",
-      fhir_coding("https://medchain.dev/fhir/CodeSystem/security-service", "signed-request",
-                  "medchain signed request (Ed25519)"),
-      "text", "medchain signed requests", "description", security_text);
+  json_t *security = json_pack("{s:b, s:[{s:[o], s:s}], s:s}", "cors", 0, "service", "coding",
+                               fhir_coding("https://medchain.dev/fhir/CodeSystem/security-service",
+                                           "signed-request", "medchain signed request (Ed25519)"),
+                               "text", "medchain signed requests", "description", security_text);
   return json_pack("{s:s, s:s, s:b, s:o, s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:[s, s], "
                    "s:[{s:s, s:o, s:o}]}",
                    "resourceType", "CapabilityStatement", "status", "active", "experimental", 0,
-                   "date", fhir_instant_json(now_ms), "publisher",
-                   "medchain", "kind", "instance", "software", "name", "medchain", "version",
-                   MEDCHAIN_VERSION, "implementation", "description",
-                   "medchain node: FHIR R4 facade over the ledger", "url", base, "fhirVersion",
-                   FHIR_VERSION, "format", "json", FHIR_CONTENT_TYPE, "rest", "mode", "server",
-                   "security", security, "resource", resources);
+                   "date", fhir_instant_json(now_ms), "publisher", "medchain", "kind", "instance",
+                   "software", "name", "medchain", "version", MEDCHAIN_VERSION, "implementation",
+                   "description", "medchain node: FHIR R4 facade over the ledger", "url", base,
+                   "fhirVersion", FHIR_VERSION, "format", "json", FHIR_CONTENT_TYPE, "rest", "mode",
+                   "server", "security", security, "resource", resources);
 }
 
 static int metadata(struct api_ctx *c, struct fhir_ctx *f) {
@@ -455,7 +453,8 @@ static json_t *bundle_json(const struct fhir_ctx *f, const struct fhir_search *s
   return b;
 }
 
-/* ---- interactions ------------------------------------------------------------------------------ */
+/* ---- interactions ------------------------------------------------------------------------------
+ */
 
 static int view_open(struct fhir_ctx *f) {
   int rc = api_view_open(f->c, &f->view);

@@ -44,14 +44,14 @@ static json_t *agents_json(struct fhir_ctx *f, const struct fhir_ent *e) {
   json_t *accessor =
       json_pack("{s:o, s:b, s:o}", "who", fhir_ref_party(f->st, fhir_ent_id(e, "accessor")),
                 "requestor", 1, "purposeOfUse", purposes_json(e));
-  json_t *node = json_pack(
-      "{s:o, s:o, s:b}", "type",
-      fhir_concept("http://terminology.hl7.org/CodeSystem/extra-security-role-type",
-                   "datacollector", "data collector"),
-      "who", fhir_ref("Organization", fhir_ent_id(e, "org")), "requestor", 0);
-  json_t *logger = json_pack("{s:o, s:s, s:b}", "who",
-                             fhir_ref_party(f->st, fhir_ent_id(e, "logged_by")), "name",
-                             "logged by", "requestor", 0);
+  json_t *node =
+      json_pack("{s:o, s:o, s:b}", "type",
+                fhir_concept("http://terminology.hl7.org/CodeSystem/extra-security-role-type",
+                             "datacollector", "data collector"),
+                "who", fhir_ref("Organization", fhir_ent_id(e, "org")), "requestor", 0);
+  json_t *logger =
+      json_pack("{s:o, s:s, s:b}", "who", fhir_ref_party(f->st, fhir_ent_id(e, "logged_by")),
+                "name", "logged by", "requestor", 0);
   json_t *server = json_pack("{s:{s:{s:s, s:o}}, s:s, s:b}", "who", "identifier", "system",
                              FHIR_SID_NODE, "value", api_json_hex(fhir_ent_id(e, "node")->b, 32),
                              "name", "node", "requestor", 0);
@@ -65,8 +65,8 @@ static json_t *entities_json(const struct fhir_ent *e) {
       fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object"),
       "role", fhir_coding("http://terminology.hl7.org/CodeSystem/object-role", "3", "Report"),
       "what", fhir_ref("Patient", fhir_ent_id(e, "patient")), "type",
-      fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"),
-      "role", fhir_coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"));
+      fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"), "role",
+      fhir_coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"));
 }
 
 /* Emergency reads: meta.security BTG and the reason's hash. */
@@ -74,8 +74,8 @@ static int emergency_marks(const struct fhir_ent *e, json_t *o) {
   if (!fhir_ent_bool(e, "emergency")) {
     return OK;
   }
-  json_t *meta = json_pack("{s:[o]}", "security",
-                           fhir_coding(FHIR_CS_ACT_REASON, "BTG", "break the glass"));
+  json_t *meta =
+      json_pack("{s:[o]}", "security", fhir_coding(FHIR_CS_ACT_REASON, "BTG", "break the glass"));
   json_t *ext = json_pack("[{s:s, s:o}]", "url", FHIR_EXT_REASON_HASH, "valueString",
                           api_json_hex(fhir_ent_id(e, "reason_hash")->b, 32));
   int rc = json_object_set_new(o, "meta", meta) == 0 ? OK : ERR_NOMEM;
@@ -108,15 +108,15 @@ static json_t *source_json(const struct fhir_ent *e) {
 }
 
 static int audit_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t **out) {
-  *out = json_pack(
-      "{s:s, s:o, s:o, s:[o], s:s, s:o, s:o, s:o, s:o, s:o}", "resourceType", "AuditEvent", "id",
-      api_json_hex(fhir_ent_id(e, "id")->b, 32), "type",
-      fhir_coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest",
-                  "RESTful Operation"),
-      "subtype", fhir_coding("http://hl7.org/fhir/restful-interaction", "read", "read"), "action",
-      "R", "recorded", fhir_instant_json(fhir_ent_u64(e, "time_ms")), "purposeOfEvent",
-      purposes_json(e), "agent", agents_json(f, e), "source", source_json(e), "entity",
-      entities_json(e));
+  *out =
+      json_pack("{s:s, s:o, s:o, s:[o], s:s, s:o, s:o, s:o, s:o, s:o}", "resourceType",
+                "AuditEvent", "id", api_json_hex(fhir_ent_id(e, "id")->b, 32), "type",
+                fhir_coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest",
+                            "RESTful Operation"),
+                "subtype", fhir_coding("http://hl7.org/fhir/restful-interaction", "read", "read"),
+                "action", "R", "recorded", fhir_instant_json(fhir_ent_u64(e, "time_ms")),
+                "purposeOfEvent", purposes_json(e), "agent", agents_json(f, e), "source",
+                source_json(e), "entity", entities_json(e));
   if (*out == NULL) {
     return ERR_NOMEM;
   }
@@ -143,7 +143,7 @@ static const struct fhir_param audit_params[] = {
 const struct fhir_type fhir_audit_event = {
     .name = "AuditEvent",
     .doc = "The on-chain access log: who read which record, when, why, logged by which node; "
-    "emergency reads carry v3-ActReason BTG. Signed requests only.",
+           "emergency reads carry v3-ActReason BTG. Signed requests only.",
     .source = &audit_source,
     .read = fhir_entity_read,
     .search = fhir_entity_search,

@@ -47,14 +47,14 @@ static json_t *purpose_json(const struct fhir_ent *e) {
 }
 
 static json_t *provision_json(struct fhir_ctx *f, const struct fhir_ent *e) {
-  json_t *actor = json_pack(
-      "{s:o, s:o}", "role",
-      fhir_concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP",
-                   "information recipient"),
-      "reference", fhir_ref_party(f->st, fhir_ent_id(e, "grantee")));
+  json_t *actor =
+      json_pack("{s:o, s:o}", "role",
+                fhir_concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "IRCP",
+                             "information recipient"),
+                "reference", fhir_ref_party(f->st, fhir_ent_id(e, "grantee")));
   json_t *p = json_pack("{s:s, s:{s:o}, s:[o], s:o}", "type", "permit", "period", "end",
-                        fhir_instant_json(fhir_ent_u64(e, "expires_ms")), "actor", actor,
-                        "purpose", purpose_json(e));
+                        fhir_instant_json(fhir_ent_u64(e, "expires_ms")), "actor", actor, "purpose",
+                        purpose_json(e));
   if (p != NULL && fhir_ent_str_is(e, "scope", "record") &&
       json_object_set_new(p, "data",
                           json_pack("[{s:s, s:o}]", "meaning", "instance", "reference",
@@ -183,7 +183,8 @@ static bool scope_agrees(const json_t *res, const json_t *prov, const struct gra
     return false;
   }
   /* The record fixes the category; the resource may repeat the argument's. */
-  bool cat_ok = cat == NULL || (arg(g, "category")->bytes.len > 0 && arg_str_is(g, "category", cat));
+  bool cat_ok =
+      cat == NULL || (arg(g, "category")->bytes.len > 0 && arg_str_is(g, "category", cat));
   return cat_ok &&
          ref_names(json_object_get(json_array_get(data, 0), "reference"), &arg(g, "record")->id);
 }
@@ -205,7 +206,8 @@ static const char *disagreement(const json_t *res, const struct grant *g) {
       !ref_names(json_object_get(json_array_get(actors, 0), "reference"), &arg(g, "grantee")->id)) {
     return "Consent.provision.actor must be one reference: the transaction's grantee";
   }
-  if (end == NULL || fhir_parse_instant(&end_ms, end) != OK || end_ms != arg(g, "expires_ms")->u64) {
+  if (end == NULL || fhir_parse_instant(&end_ms, end) != OK ||
+      end_ms != arg(g, "expires_ms")->u64) {
     return "Consent.provision.period.end is not the transaction's expiry";
   }
   if (!purpose_agrees(prov, g)) {
@@ -342,8 +344,9 @@ static int consent_create(struct fhir_ctx *f, json_t *res, json_t **out, struct 
 static const struct fhir_source consent_source = {CTR_CONSENT, false, NULL, consent_render, NULL};
 
 static const struct fhir_param consent_params[] = {
-    {"patient", "reference", CTR_BY_PATIENT, "the patient's consents (signer: the patient, a "
-                                             "guardian or an auditor)"},
+    {"patient", "reference", CTR_BY_PATIENT,
+     "the patient's consents (signer: the patient, a "
+     "guardian or an auditor)"},
     {"actor", "reference", CTR_BY_GRANTEE,
      "consents granted to an identity or organization (signer: it, an admin of it, an auditor)"},
     {"data", "reference", CTR_BY_RECORD,
@@ -352,9 +355,11 @@ static const struct fhir_param consent_params[] = {
 
 const struct fhir_type fhir_consent = {
     .name = "Consent",
-    .doc = "Grants of access to a category of records or one record, for a purpose, until an expiry. "
-    "Create = the patient's signed consent.grant transaction in the extension " FHIR_EXT_SIGNED_TX
-    " (valueBase64Binary), which must agree with the resource. Signed requests for reads.",
+    .doc =
+        "Grants of access to a category of records or one record, for a purpose, until an expiry. "
+        "Create = the patient's signed consent.grant transaction in the "
+        "extension " FHIR_EXT_SIGNED_TX
+        " (valueBase64Binary), which must agree with the resource. Signed requests for reads.",
     .source = &consent_source,
     .read = fhir_entity_read,
     .search = fhir_entity_search,

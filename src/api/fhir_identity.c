@@ -48,8 +48,9 @@ static const struct fhir_param patient_params[] = {
 
 const struct fhir_type fhir_patient = {
     .name = "Patient",
-    .doc = "Pseudonymous: id = the identity's id (hex), active, managingOrganization; no name, birth "
-    "date or address exists on chain. Signed requests only.",
+    .doc =
+        "Pseudonymous: id = the identity's id (hex), active, managingOrganization; no name, birth "
+        "date or address exists on chain. Signed requests only.",
     .source = &patient_source,
     .read = fhir_entity_read,
     .search = fhir_entity_search,
@@ -67,8 +68,8 @@ static int practitioner_render(struct fhir_ctx *f, const struct fhir_ent *e, jso
   (void)f;
   const struct hash32 *org = fhir_ent_id(e, "org");
   json_t *role = fhir_ent_str_json(e, "role");
-  json_t *qual = json_pack("{s:{s:O}, s:o}", "code", "text", role, "issuer",
-                           fhir_ref("Organization", org));
+  json_t *qual =
+      json_pack("{s:{s:O}, s:o}", "code", "text", role, "issuer", fhir_ref("Organization", org));
   json_decref(role);
   *out = json_pack("{s:s, s:o, s:[{s:s, s:s, s:o}], s:o, s:[o]}", "resourceType", "Practitioner",
                    "id", id_json(e), "identifier", "use", "official", "system", FHIR_SID_LICENCE,
@@ -88,8 +89,9 @@ static const struct fhir_param practitioner_params[] = {
 
 const struct fhir_type fhir_practitioner = {
     .name = "Practitioner",
-    .doc = "id, active, identifier = the salted hash of the licence, qualification = the role, issued "
-    "by the practitioner's organization. Public, as /v1/identities.",
+    .doc =
+        "id, active, identifier = the salted hash of the licence, qualification = the role, issued "
+        "by the practitioner's organization. Public, as /v1/identities.",
     .source = &practitioner_source,
     .read = fhir_entity_read,
     .search = fhir_entity_search,
@@ -105,9 +107,8 @@ static const char *org_type_hl7(const struct fhir_ent *e) {
     const char *kind;
     const char *code;
   } map[] = {
-      {"hospital", "prov"}, {"clinic", "prov"},        {"pharmacy", "prov"}, {"lab", "prov"},
-      {"insurer", "ins"},   {"regulator", "govt"},     {"manufacturer", "bus"},
-      {"distributor", "bus"},
+      {"hospital", "prov"}, {"clinic", "prov"},    {"pharmacy", "prov"},    {"lab", "prov"},
+      {"insurer", "ins"},   {"regulator", "govt"}, {"manufacturer", "bus"}, {"distributor", "bus"},
   };
   for (size_t i = 0; i < ARRAY_LEN(map); i++) {
     if (fhir_ent_str_is(e, "kind", map[i].kind)) {

@@ -79,15 +79,15 @@ struct fhir_source {
    * public: Patient, so nothing about a patient is served unsigned. Kinds
    * /v1 protects (consents, records, audit) follow /v1's rules anyway. */
   bool signed_only;
-  fhir_keep_fn keep;        /* which entities of the kind are this type; NULL: all */
-  fhir_render_fn render;    /* the resource; may refuse (RECORD_ERASED) */
+  fhir_keep_fn keep;         /* which entities of the kind are this type; NULL: all */
+  fhir_render_fn render;     /* the resource; may refuse (RECORD_ERASED) */
   const char *not_this_type; /* read of an entity that keep() refuses: NOT_FOUND */
 };
 
 /* One search parameter a type supports. */
 struct fhir_param {
-  const char *name;     /* "patient" */
-  const char *type;     /* FHIR search parameter type: "reference", "token", ... */
+  const char *name;       /* "patient" */
+  const char *type;       /* FHIR search parameter type: "reference", "token", ... */
   enum ctr_filter filter; /* the listing it selects (CTR_ALL: handled by the type) */
   const char *doc;
 };
@@ -117,8 +117,8 @@ typedef int (*fhir_create_fn)(struct fhir_ctx *f, json_t *resource, json_t **out
                               struct hash32 *id);
 
 struct fhir_type {
-  const char *name; /* "Patient" */
-  const char *doc;  /* CapabilityStatement resource documentation */
+  const char *name;                 /* "Patient" */
+  const char *doc;                  /* CapabilityStatement resource documentation */
   const struct fhir_source *source; /* entity-backed; NULL for custom types */
   fhir_read_fn read;                /* NULL: no read */
   fhir_search_fn search;            /* NULL: no search */

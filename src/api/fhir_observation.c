@@ -48,8 +48,7 @@ static const char *category_of(const json_t *res, const char *std) {
       if (sys != NULL && code != NULL && strcmp(sys, FHIR_CS_CATEGORY) == 0) {
         return code;
       }
-      if (sys != NULL && code != NULL && std != NULL && strcmp(sys, std) == 0 &&
-          fallback == NULL) {
+      if (sys != NULL && code != NULL && std != NULL && strcmp(sys, std) == 0 && fallback == NULL) {
         fallback = code;
       }
     }
@@ -74,8 +73,8 @@ static int signer(struct fhir_ctx *f) {
 int fhir_record_create(struct fhir_ctx *f, json_t *res, const char *category_system,
                        struct hash32 *record) {
   struct api_ctx *c = f->c;
-  const char *subject = json_string_value(json_object_get(json_object_get(res, "subject"),
-                                                          "reference"));
+  const char *subject =
+      json_string_value(json_object_get(json_object_get(res, "subject"), "reference"));
   char type[FHIR_TYPE_MAX + 1];
   struct hash32 patient;
   if (subject == NULL || fhir_ref_parse(subject, &patient, type) != OK ||
@@ -280,8 +279,8 @@ static const struct fhir_param obs_params[] = {
 const struct fhir_type fhir_observation = {
     .name = "Observation",
     .doc = "Stored encrypted off chain and anchored on chain. Create: a signed request by a "
-    "practitioner, subject Patient/{id}. Read and search: each opening is logged on chain "
-    "first and served only when the chain grants it (?purpose=, default treatment).",
+           "practitioner, subject Patient/{id}. Read and search: each opening is logged on chain "
+           "first and served only when the chain grants it (?purpose=, default treatment).",
     .read = obs_read,
     .search = obs_search,
     .create = obs_create,

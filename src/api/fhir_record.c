@@ -63,15 +63,15 @@ static int docref_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t **
   char cat[72];
   fhir_ent_str(e, "fhir_type", type, sizeof(type));
   fhir_ent_str(e, "category", cat, sizeof(cat));
-  *out = json_pack(
-      "{s:s, s:o, s:o, s:s, s:o, s:[o], s:o, s:o, s:[o], s:o, s:o}", "resourceType",
-      "DocumentReference", "id", api_json_hex(fhir_ent_id(e, "id")->b, 32), "identifier",
-      identifiers_json(e), "status", "current", "type", fhir_concept(FHIR_CS_FHIR_TYPE, type, NULL),
-      "category", fhir_concept(FHIR_CS_CATEGORY, cat, NULL), "subject",
-      fhir_ref("Patient", fhir_ent_id(e, "patient")), "date",
-      fhir_instant_json(fhir_ent_u64(e, "created_ms")), "author",
-      fhir_ref("Practitioner", fhir_ent_id(e, "author")), "custodian",
-      fhir_ref("Organization", fhir_ent_id(e, "org")), "content", content_json(e));
+  *out = json_pack("{s:s, s:o, s:o, s:s, s:o, s:[o], s:o, s:o, s:[o], s:o, s:o}", "resourceType",
+                   "DocumentReference", "id", api_json_hex(fhir_ent_id(e, "id")->b, 32),
+                   "identifier", identifiers_json(e), "status", "current", "type",
+                   fhir_concept(FHIR_CS_FHIR_TYPE, type, NULL), "category",
+                   fhir_concept(FHIR_CS_CATEGORY, cat, NULL), "subject",
+                   fhir_ref("Patient", fhir_ent_id(e, "patient")), "date",
+                   fhir_instant_json(fhir_ent_u64(e, "created_ms")), "author",
+                   fhir_ref("Practitioner", fhir_ent_id(e, "author")), "custodian",
+                   fhir_ref("Organization", fhir_ent_id(e, "org")), "content", content_json(e));
   return *out == NULL ? ERR_NOMEM : OK;
 }
 
@@ -105,10 +105,11 @@ static const struct fhir_param docref_params[] = {
 
 const struct fhir_type fhir_document_reference = {
     .name = "DocumentReference",
-    .doc = "Every record's metadata; the attachment is the ciphertext at /v1/records/{id}/content "
-    "(application/octet-stream). An erased record answers 410. Signed requests only. Create: "
-    "a signed request by a practitioner, subject Patient/{id}, category in " FHIR_CS_CATEGORY
-    "; the resource as sent is stored encrypted and anchored.",
+    .doc =
+        "Every record's metadata; the attachment is the ciphertext at /v1/records/{id}/content "
+        "(application/octet-stream). An erased record answers 410. Signed requests only. Create: "
+        "a signed request by a practitioner, subject Patient/{id}, category in " FHIR_CS_CATEGORY
+        "; the resource as sent is stored encrypted and anchored.",
     .source = &docref_source,
     .read = fhir_entity_read,
     .search = fhir_entity_search,
@@ -186,27 +187,27 @@ static json_t *anchor_ext(const struct fhir_ent *e, const struct anchor *a) {
 
 static json_t *signature_json(struct fhir_ctx *f, const struct fhir_ent *e,
                               const struct anchor *a) {
-  return json_pack("[{s:[o], s:o, s:o, s:o}]", "type",
-                   fhir_coding("urn:iso-astm:E1762-95:2013", "1.2.840.10065.1.12.1.1",
-                               "Author's Signature"),
-                   "when", fhir_instant_json(fhir_ent_u64(e, "created_ms")), "who",
-                   fhir_ref_party(f->st, fhir_ent_id(e, "author")), "data",
-                   fhir_base64_json(a->sig.b, sizeof(a->sig.b)));
+  return json_pack(
+      "[{s:[o], s:o, s:o, s:o}]", "type",
+      fhir_coding("urn:iso-astm:E1762-95:2013", "1.2.840.10065.1.12.1.1", "Author's Signature"),
+      "when", fhir_instant_json(fhir_ent_u64(e, "created_ms")), "who",
+      fhir_ref_party(f->st, fhir_ent_id(e, "author")), "data",
+      fhir_base64_json(a->sig.b, sizeof(a->sig.b)));
 }
 
 static int provenance_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t **out) {
-  json_t *agent = json_pack(
-      "{s:o, s:o, s:o}", "type",
-      fhir_concept("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author",
-                   "Author"),
-      "who", fhir_ref_party(f->st, fhir_ent_id(e, "author")), "onBehalfOf",
-      fhir_ref("Organization", fhir_ent_id(e, "org")));
-  *out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:[o]}", "resourceType", "Provenance", "id",
-                   api_json_hex(fhir_ent_id(e, "id")->b, 32), "target", targets_json(e),
-                   "recorded", fhir_instant_json(fhir_ent_u64(e, "created_ms")), "activity",
-                   fhir_concept("http://terminology.hl7.org/CodeSystem/v3-DataOperation", "CREATE",
-                                "create"),
-                   "agent", agent);
+  json_t *agent =
+      json_pack("{s:o, s:o, s:o}", "type",
+                fhir_concept("http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                             "author", "Author"),
+                "who", fhir_ref_party(f->st, fhir_ent_id(e, "author")), "onBehalfOf",
+                fhir_ref("Organization", fhir_ent_id(e, "org")));
+  *out = json_pack(
+      "{s:s, s:o, s:o, s:o, s:o, s:[o]}", "resourceType", "Provenance", "id",
+      api_json_hex(fhir_ent_id(e, "id")->b, 32), "target", targets_json(e), "recorded",
+      fhir_instant_json(fhir_ent_u64(e, "created_ms")), "activity",
+      fhir_concept("http://terminology.hl7.org/CodeSystem/v3-DataOperation", "CREATE", "create"),
+      "agent", agent);
   if (*out == NULL) {
     return ERR_NOMEM;
   }
@@ -235,8 +236,9 @@ static const struct fhir_param provenance_params[] = {
 
 const struct fhir_type fhir_provenance = {
     .name = "Provenance",
-    .doc = "One per record: its anchoring on chain (author, organization, time, the signed anchoring "
-    "transaction). Signed requests only.",
+    .doc =
+        "One per record: its anchoring on chain (author, organization, time, the signed anchoring "
+        "transaction). Signed requests only.",
     .source = &provenance_source,
     .read = fhir_entity_read,
     .search = fhir_entity_search,

@@ -80,9 +80,8 @@ void fhir_instant(char out[32], uint64_t ms) {
   if (gmtime_r(&secs, &tm) == NULL) {
     memset(&tm, 0, sizeof(tm));
   }
-  int n = snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   (unsigned)(ms % 1000));
+  int n = snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
   assert(n > 0 && n < 32);
 }
 
@@ -133,9 +132,9 @@ static bool zone(const char *s, int64_t *minutes) {
 
 int fhir_parse_instant(uint64_t *ms, const char *s) {
   int64_t y, mo, d, h, mi, se;
-  if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-      s[7] != '-' || !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) ||
-      s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se)) {
+  if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+      !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+      !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se)) {
     return ERR_BAD_REQUEST;
   }
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) {
@@ -199,7 +198,8 @@ json_t *fhir_ref_party(struct state *st, const struct hash32 *id) {
 
 json_t *fhir_coding(const char *system, const char *code, const char *display) {
   json_t *c = json_pack("{s:s, s:s}", "system", system, "code", code);
-  if (c != NULL && display != NULL && json_object_set_new(c, "display", json_string(display)) != 0) {
+  if (c != NULL && display != NULL &&
+      json_object_set_new(c, "display", json_string(display)) != 0) {
     json_decref(c);
     c = NULL;
   }
@@ -214,8 +214,9 @@ static const struct {
   const char *ours;
   const char *v3;
 } purposes[] = {
-    {"treatment", "TREAT"},  {"emergency", "ETREAT"}, {"research", "HRESCH"},
-    {"payment", "HPAYMT"},   {"operations", "HOPERAT"}, {"public-health", "PUBHLTH"},
+    {"treatment", "TREAT"},           {"emergency", "ETREAT"},
+    {"research", "HRESCH"},           {"payment", "HPAYMT"},
+    {"operations", "HOPERAT"},        {"public-health", "PUBHLTH"},
     {"care-coordination", "CAREMGT"},
 };
 

@@ -143,8 +143,8 @@ static void test_capability_from_table(void **state) {
 
 static void test_accept_json(void **state) {
   (void)state;
-  struct api_request req = {.method = "GET", .path = "/fhir/metadata",
-                            .accept = "application/json"};
+  struct api_request req = {
+      .method = "GET", .path = "/fhir/metadata", .accept = "application/json"};
   struct api_reply rep;
   api_route(NULL, NULL, &req, &rep);
   assert_int_equal(rep.status, 200);
@@ -169,8 +169,11 @@ static void test_accept_json(void **state) {
 static void test_router_errors(void **state) {
   (void)state;
   expect_outcome(get("GET", "/fhir/Foo", NULL, NULL), 404, "not-supported", "ROUTE_NOT_FOUND");
-  expect_outcome(get("GET", "/fhir/Encounter/" "ab", NULL, NULL), 404, "not-supported",
-                 "ROUTE_NOT_FOUND");
+  expect_outcome(get("GET",
+                     "/fhir/Encounter/"
+                     "ab",
+                     NULL, NULL),
+                 404, "not-supported", "ROUTE_NOT_FOUND");
   expect_outcome(get("GET", "/fhir/Pa7ient", NULL, NULL), 404, "not-supported", "ROUTE_NOT_FOUND");
   expect_outcome(get("GET", "/fhir", NULL, NULL), 404, "not-supported", "ROUTE_NOT_FOUND");
   expect_outcome(get("GET", "/fhir/Patient/ab/cd", NULL, NULL), 404, "not-supported",
@@ -197,16 +200,23 @@ static void test_router_errors(void **state) {
 static void test_search_params(void **state) {
   (void)state;
   const char *bad[] = {
-      "status=active",                          /* not a Consent parameter of ours */
-      "patient=12",                             /* not an id */
-      "patient=Patient/zz",                     /* not an id */
-      "_count=0",      "_count=101", "_count=x", /* out of range */
-      "_cursor=",      "_cursor=zz",             /* not a cursor */
-      "patient=" "0000000000000000000000000000000000000000000000000000000000000000"
-      "&actor=" "0000000000000000000000000000000000000000000000000000000000000000",
-      "_id=" "0000000000000000000000000000000000000000000000000000000000000000"
-      "&patient=" "0000000000000000000000000000000000000000000000000000000000000000",
-      "patient=%zz",                            /* a bad escape (the router's) */
+      "status=active",      /* not a Consent parameter of ours */
+      "patient=12",         /* not an id */
+      "patient=Patient/zz", /* not an id */
+      "_count=0",
+      "_count=101",
+      "_count=x", /* out of range */
+      "_cursor=",
+      "_cursor=zz", /* not a cursor */
+      "patient="
+      "0000000000000000000000000000000000000000000000000000000000000000"
+      "&actor="
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "_id="
+      "0000000000000000000000000000000000000000000000000000000000000000"
+      "&patient="
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "patient=%zz", /* a bad escape (the router's) */
   };
   for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
     expect_outcome(get("GET", "/fhir/Consent", bad[i], NULL), 400, "invalid", "BAD_REQUEST");
@@ -214,11 +224,14 @@ static void test_search_params(void **state) {
   const char *good[] = {
       NULL,
       "_count=100&_format=json",
-      "patient=Patient/" "0000000000000000000000000000000000000000000000000000000000000000",
-      "actor=" "0000000000000000000000000000000000000000000000000000000000000000&_count=1",
+      "patient=Patient/"
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "actor="
+      "0000000000000000000000000000000000000000000000000000000000000000&_count=1",
       "data=http://x/fhir/DocumentReference/"
       "0000000000000000000000000000000000000000000000000000000000000000",
-      "_id=" "0000000000000000000000000000000000000000000000000000000000000000",
+      "_id="
+      "0000000000000000000000000000000000000000000000000000000000000000",
       "_cursor=00ff",
   };
   for (size_t i = 0; i < ARRAY_LEN(good); i++) {
@@ -232,8 +245,7 @@ static void test_search_params(void **state) {
 
 static void test_create_bodies(void **state) {
   (void)state;
-  expect_outcome(get("POST", "/fhir/Consent", NULL, "{not json"), 400, "structure",
-                 "INVALID_JSON");
+  expect_outcome(get("POST", "/fhir/Consent", NULL, "{not json"), 400, "structure", "INVALID_JSON");
   expect_outcome(get("POST", "/fhir/Consent", NULL, "{\"resourceType\":\"Patient\"}"), 400,
                  "invalid", "BAD_REQUEST");
   expect_outcome(get("POST", "/fhir/Consent", NULL, "[]"), 400, "invalid", "BAD_REQUEST");
@@ -269,10 +281,16 @@ static void test_instants(void **state) {
   assert_int_equal(ms, 4102444800000ull);
   assert_int_equal(fhir_parse_instant(&ms, "2024-02-29T12:00:00Z"), OK);
   assert_int_equal(ms, 1709208000000ull);
-  const char *bad[] = {"2100-01-01",           "2100-01-01T00:00:00",   "2100-13-01T00:00:00Z",
-                       "2100-01-01T24:00:00Z", "2100-01-01T00:00:00.1234Z",
-                       "2100-01-01T00:00:00+2", "1969-12-31T23:59:59Z", "2100-01-01T00:00:00Zx",
-                       "21OO-01-01T00:00:00Z", ""};
+  const char *bad[] = {"2100-01-01",
+                       "2100-01-01T00:00:00",
+                       "2100-13-01T00:00:00Z",
+                       "2100-01-01T24:00:00Z",
+                       "2100-01-01T00:00:00.1234Z",
+                       "2100-01-01T00:00:00+2",
+                       "1969-12-31T23:59:59Z",
+                       "2100-01-01T00:00:00Zx",
+                       "21OO-01-01T00:00:00Z",
+                       ""};
   for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
     assert_int_equal(fhir_parse_instant(&ms, bad[i]), ERR_BAD_REQUEST);
   }
@@ -289,8 +307,8 @@ static void test_base64(void **state) {
   assert_int_equal(n, 4);
   assert_int_equal(fhir_base64_decode(out, sizeof(out), &n, "Zm9vYmE="), OK);
   assert_int_equal(n, 5);
-  const char *bad[] = {"", "Zm9", "Zm9vYh==", "Zm9vYmF=", "Zm=vYmFy", "Zm9v YmF", "Zm9vY===",
-                       "Zg==Zg=="};
+  const char *bad[] = {
+      "", "Zm9", "Zm9vYh==", "Zm9vYmF=", "Zm=vYmFy", "Zm9v YmF", "Zm9vY===", "Zg==Zg=="};
   for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
     assert_int_equal(fhir_base64_decode(out, sizeof(out), &n, bad[i]), ERR_BAD_REQUEST);
   }
@@ -351,8 +369,8 @@ static void test_refs_and_codes(void **state) {
   assert_string_equal(fhir_issue_code(ERR_UNKNOWN_RECORD), "not-found");
   assert_string_equal(fhir_issue_code(ERR_STORE_FULL), "processing");
 
-  json_t *extra = json_pack("{s:s, s:s, s:i}", "hash", "c0ffee", "status", "committed",
-                            "height", 8);
+  json_t *extra =
+      json_pack("{s:s, s:s, s:i}", "hash", "c0ffee", "status", "committed", "height", 8);
   json_t *o = fhir_outcome(ERR_CONSENT_REVOKED, NULL, extra);
   json_t *issues = json_object_get(o, "issue");
   assert_int_equal(json_array_size(issues), 2);
