@@ -139,6 +139,25 @@ static void test_capability_from_table(void **state) {
   }
   assert_non_null(fhir_type_find("Consent")->create);
   assert_null(fhir_type_find("Patient")->create);
+  /* Observation is served with its content: created, opened on read. */
+  const struct fhir_type *obs = fhir_type_find("Observation");
+  assert_non_null(obs);
+  assert_non_null(obs->create);
+  assert_true(obs->opens_content);
+  assert_null(obs->source);
+  assert_false(fhir_type_find("Consent")->opens_content);
+}
+
+/* ?purpose= is the access's purpose where content is opened, and an
+ * unsupported search parameter anywhere else. */
+static void test_purpose_param(void **state) {
+  (void)state;
+  expect_outcome(get("GET", "/fhir/Observation", "purpose=research", NULL), 503, "transient",
+                 "UNAVAILABLE");
+  expect_outcome(get("GET", "/fhir/DocumentReference", "purpose=research", NULL), 400, "invalid",
+                 "BAD_REQUEST");
+  expect_outcome(get("POST", "/fhir/Observation", NULL, "{\"resourceType\":\"Observation\"}"), 400,
+                 "invalid", "BAD_REQUEST");
 }
 
 static void test_accept_json(void **state) {
@@ -434,6 +453,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_capability_from_table),
       cmocka_unit_test(test_accept_json),
+      cmocka_unit_test(test_purpose_param),
       cmocka_unit_test(test_router_errors),
       cmocka_unit_test(test_search_params),
       cmocka_unit_test(test_create_bodies),
