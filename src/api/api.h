@@ -45,10 +45,15 @@ void api_server_stop(struct api_server *s);
 /* ---- client --------------------------------------------------------------- */
 
 struct api_client;
+#define API_SEALED_KEY_HEX (2 * LIM_SEALED_KEY_BYTES)
 struct api_response {
   long status; /* HTTP status; 0 when no answer */
   char *body;  /* NUL-terminated, owned by the response */
   size_t len;
+  /* Record reads (docs/records.md): X-Medchain-Sealed-Key and
+   * X-Medchain-Content-Hash when the node sent them, else "". */
+  char sealed_key[API_SEALED_KEY_HEX + 1];
+  char content_hash[65];
 };
 
 /* base_url like "http://127.0.0.1:26657". One client serves one thread at

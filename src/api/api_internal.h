@@ -60,7 +60,9 @@ struct api_file {
 
 /* Response headers a handler adds (names static). */
 #define API_HEADERS_MAX 3
-#define API_HEADER_VALUE_MAX 512 /* a FHIR Location: base URL, type, id */
+/* The longest value: a FHIR Location (base URL, type, id). */
+#define API_HEADER_VALUE_MAX 512
+_Static_assert(API_HEADER_VALUE_MAX >= 2 * LIM_SEALED_KEY_BYTES + 1, "a sealed key in hex fits");
 struct api_header {
   const char *name;
   char value[API_HEADER_VALUE_MAX];

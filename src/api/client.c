@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONNECT_TIMEOUT_MS 5000L
 #define TOTAL_TIMEOUT_MS 70000L /* above the API's longest wait (60 s) */
@@ -87,7 +88,38 @@ struct sink {
   size_t len;
   size_t cap;
   bool oversize;
+  char sealed_key[API_SEALED_KEY_HEX + 1];
+  char content_hash[65];
 };
+
+/* Copies the value of header line `line` named `name` into out[cap]. */
+static void header_take(const char *line, size_t n, const char *name, char *out, size_t cap) {
+  size_t k = strlen(name);
+  if (n <= k + 1 || strncasecmp(line, name, k) != 0 || line[k] != ':') {
+    return;
+  }
+  const char *v = line + k + 1;
+  size_t vn = n - k - 1;
+  while (vn > 0 && (*v == ' ' || *v == '\t')) {
+    v++;
+    vn--;
+  }
+  while (vn > 0 && (v[vn - 1] == '\r' || v[vn - 1] == '\n' || v[vn - 1] == ' ')) {
+    vn--;
+  }
+  if (vn < cap) {
+    memcpy(out, v, vn);
+    out[vn] = '\0';
+  }
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx) {
+  struct sink *s = ctx;
+  size_t n = size * nmemb;
+  header_take(data, n, "X-Medchain-Sealed-Key", s->sealed_key, sizeof s->sealed_key);
+  header_take(data, n, "X-Medchain-Content-Hash", s->content_hash, sizeof s->content_hash);
+  return n;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx) {
   struct sink *s = ctx;
@@ -138,6 +170,8 @@ static void set_common(CURL *h, const char *url, struct sink *s) {
   (void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
   (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+  (void)curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  (void)curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
   (void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 }
 
@@ -160,6 +194,8 @@ static int perform(struct api_client *c, struct sink *s, struct api_response *ou
   out->status = status;
   out->body = s->buf;
   out->len = s->len;
+  memcpy(out->sealed_key, s->sealed_key, sizeof out->sealed_key);
+  memcpy(out->content_hash, s->content_hash, sizeof out->content_hash);
   return OK;
 }
 

@@ -332,6 +332,31 @@ static void audit_header(struct api_ctx *c, const struct hash32 *audit_id) {
   api_header_add(c, "X-Medchain-Audit-Id", hex);
 }
 
+/* A reader without a key of their own (a category consent, an emergency)
+ * gets the data key sealed to their encryption key when this node is the
+ * record's custodian: X-Medchain-Sealed-Key. */
+static void reseal_header(struct api_ctx *c, const struct content_req *q) {
+  struct node_view *v = NULL;
+  if (api_view_open(c, &v) != OK) {
+    return;
+  }
+  struct codec_value box;
+  int rc = identity_field(node_view_state(v), &q->reader, "box_pk", &box);
+  node_view_end(v);
+  struct boxkey bk;
+  uint8_t sealed[LIM_SEALED_KEY_BYTES];
+  bool done = false;
+  if (rc != OK) {
+    return;
+  }
+  memcpy(bk.b, box.id.b, sizeof bk.b);
+  if (node_record_reseal(c->node, &q->record, &q->reader, &bk, sealed, &done) == OK && done) {
+    char hex[2 * LIM_SEALED_KEY_BYTES + 1];
+    base_hex_encode(hex, sealed, sizeof sealed);
+    api_header_add(c, "X-Medchain-Sealed-Key", hex);
+  }
+}
+
 int api_h_record_content(struct api_ctx *c) {
   struct content_req q;
   memset(&q, 0, sizeof q);
@@ -374,6 +399,7 @@ int api_h_record_content(struct api_ctx *c) {
   char hex[65];
   base_hash_hex(hex, &q.meta.content_hash);
   api_header_add(c, "X-Medchain-Content-Hash", hex);
+  reseal_header(c, &q);
   reply_bytes(c, data, len);
   return OK;
 }

@@ -9,8 +9,9 @@
  *                        --expires-ms T [--purpose P] [--json]
  *
  * put: encrypts the file under a fresh key (cry_record_encrypt) on this
- * machine, seals the key to the patient and to the author (the key's
- * identity), uploads the ciphertext (PUT /v1/blobs/{hash}, signed) and
+ * machine, seals the key to the patient, to the author (the key's
+ * identity) and to the node's operator when the node is the gateway of the
+ * author's organization (the record's custodian), uploads the ciphertext (PUT /v1/blobs/{hash}, signed) and
  * anchors it (records.anchor, waits for the commit). The node never sees
  * the plaintext or the key.
  *
@@ -193,28 +194,62 @@ static int read_all(const char *path, uint8_t **data, size_t *len) {
   return OK;
 }
 
-/* Seals key to patient and author in reader-id order (the codec's). */
-static int seal_two(struct rec_session *s, const struct hash32 *patient, const uint8_t key[32],
-                    uint8_t out[2 * CODEC_KEY_ITEM_BYTES], uint32_t *count) {
-  struct boxkey pbox, abox;
-  int rc = identity_box(s, patient, &pbox);
+/* The node's operator when it speaks for the author's organization: the
+ * record's custodian, which can re-seal the key for readers without one
+ * (category consents, emergency reads) and serve the FHIR facade. */
+static bool custodian(struct rec_session *s, struct hash32 *id, struct boxkey *box) {
+  struct api_response r;
+  char hex[65], path[96], org[72], op_org[72];
+  base_hash_hex(hex, &s->id);
+  snprintf(path, sizeof path, "/v1/identities/%s", hex);
+  bool ok = api_client_get(s->c, path, &r) == OK && r.status == 200 &&
+            api_json_lookup(r.body, "org", org, sizeof org) == OK;
+  api_response_free(&r);
+  ok = ok && api_client_get(s->c, "/v1/status", &r) == OK && r.status == 200 &&
+       api_json_lookup(r.body, "node.operator.org", op_org, sizeof op_org) == OK &&
+       strcmp(org, op_org) == 0 && json_hex32(r.body, "node.operator.id", id->b) == OK &&
+       json_hex32(r.body, "node.operator.box_pk", box->b) == OK;
+  api_response_free(&r);
+  return ok;
+}
+
+/* Seals key to the patient, the author and the custodian (when the node
+ * is one), in reader-id order (the codec's), without repeats. */
+static int seal_readers(struct rec_session *s, const struct hash32 *patient, const uint8_t key[32],
+                        uint8_t out[3 * CODEC_KEY_ITEM_BYTES], uint32_t *count) {
+  struct hash32 ids[3] = {*patient, s->id};
+  struct boxkey boxes[3];
+  uint32_t n = 2;
+  int rc = identity_box(s, patient, &boxes[0]);
   if (rc == OK) {
-    rc = identity_box(s, &s->id, &abox);
+    rc = identity_box(s, &s->id, &boxes[1]);
   }
   if (rc != OK) {
     return rc;
   }
-  const struct hash32 *ids[2] = {patient, &s->id};
-  const struct boxkey *boxes[2] = {&pbox, &abox};
-  bool swap = memcmp(patient->b, s->id.b, 32) > 0;
-  *count = base_hash_eq(patient, &s->id) ? 1 : 2;
-  for (uint32_t i = 0; i < *count; i++) {
-    uint32_t k = swap ? 1 - i : i;
-    uint8_t *item = out + (size_t)i * CODEC_KEY_ITEM_BYTES;
-    memcpy(item, ids[k]->b, 32);
-    if (cry_seal(item + 32, key, 32, boxes[k]) != OK) {
+  if (custodian(s, &ids[2], &boxes[2])) {
+    n = 3;
+  }
+  uint32_t order[3] = {0, 1, 2};
+  for (uint32_t i = 1; i < n; i++) {
+    for (uint32_t j = i; j > 0 && memcmp(ids[order[j]].b, ids[order[j - 1]].b, 32) < 0; j--) {
+      uint32_t t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+  }
+  *count = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const struct hash32 *id = &ids[order[i]];
+    uint8_t *item = out + (size_t)*count * CODEC_KEY_ITEM_BYTES;
+    if (*count > 0 && memcmp(item - CODEC_KEY_ITEM_BYTES, id->b, 32) == 0) {
+      continue;
+    }
+    memcpy(item, id->b, 32);
+    if (cry_seal(item + 32, key, 32, &boxes[order[i]]) != OK) {
       return cli_report(ERR_BAD_ARGS, "an identity's encryption key is invalid");
     }
+    (*count)++;
   }
   return OK;
 }
@@ -278,7 +313,7 @@ int cli_record_put(const char *node, const char *key, const char *patient_hex,
   int rc = session_begin(&s, node, key);
   uint8_t *k = cry_secret_alloc(32);
   uint8_t *ct = malloc(len + CRY_RECORD_OVERHEAD);
-  uint8_t keys[2 * CODEC_KEY_ITEM_BYTES];
+  uint8_t keys[3 * CODEC_KEY_ITEM_BYTES];
   uint32_t nkeys = 0;
   if (rc == OK && (k == NULL || ct == NULL)) {
     rc = cli_report(ERR_NOMEM, NULL);
@@ -289,7 +324,7 @@ int cli_record_put(const char *node, const char *key, const char *patient_hex,
     cry_random(k, 32);
     cry_record_encrypt(ct, plain, len, record, k);
     cry_hash(&hash, ct, len + CRY_RECORD_OVERHEAD);
-    rc = seal_two(&s, &patient, k, keys, &nkeys);
+    rc = seal_readers(&s, &patient, k, keys, &nkeys);
   }
   if (rc == OK) {
     rc = put_upload(&s, &hash, ct, len + CRY_RECORD_OVERHEAD);
@@ -348,24 +383,27 @@ static int records_put(int argc, char **argv) {
 
 /* ---- get ------------------------------------------------------------------- */
 
-/* The anchor's content hash and the data key sealed to this identity. */
+/* The anchor's content hash and, when need_key, the data key sealed to
+ * this identity. Quiet: errors are returned, not printed (callers decide). */
 static int get_anchor(struct rec_session *s, const char *record_hex, struct hash32 *hash,
-                      uint8_t key[32]) {
-  char path[128], code[64], msg[256];
+                      uint8_t key[32], bool need_key, char *code, size_t ccap, char *msg,
+                      size_t mcap) {
+  char path[128];
   snprintf(path, sizeof path, "/v1/records/%s", record_hex);
   struct api_response r;
   int rc = api_client_get_signed(s->c, path, s->keys, s->chain_id, &r);
   if (rc != OK) {
-    return cli_report(rc, "the node cannot be reached");
+    snprintf(code, ccap, "%s", err_name(rc));
+    snprintf(msg, mcap, "the node cannot be reached");
+    return rc;
   }
-  rc = cli_http_error(&r, code, sizeof code, msg, sizeof msg);
+  rc = cli_http_error(&r, code, ccap, msg, mcap);
   if (rc != OK) {
     api_response_free(&r);
-    (void)cli_fail_named(code, msg);
     return rc;
   }
   rc = json_hex32(r.body, "content_hash", hash->b);
-  bool opened = false;
+  bool opened = !need_key;
   for (uint32_t i = 0; rc == OK && !opened && i < LIM_KEYS_MAX; i++) {
     char p[48], hex[2 * LIM_SEALED_KEY_BYTES + 8];
     uint8_t reader[32], sealed[LIM_SEALED_KEY_BYTES];
@@ -382,10 +420,14 @@ static int get_anchor(struct rec_session *s, const char *record_hex, struct hash
   }
   api_response_free(&r);
   if (rc != OK) {
-    return cli_report(ERR_MALFORMED, "the node's record has no content hash");
+    snprintf(code, ccap, "MALFORMED");
+    snprintf(msg, mcap, "the node's record has no content hash");
+    return ERR_MALFORMED;
   }
   if (!opened) {
-    return cli_report(ERR_CONSENT_REQUIRED, "no data key of this record is sealed to this identity");
+    snprintf(code, ccap, "CONSENT_REQUIRED");
+    snprintf(msg, mcap, "no data key of this record is sealed to this identity");
+    return ERR_CONSENT_REQUIRED;
   }
   return OK;
 }
@@ -418,6 +460,37 @@ static int get_content(struct rec_session *s, const struct get_opts *o, struct a
   return rc;
 }
 
+/* The data key the node re-sealed to this identity (a custodian node does
+ * for readers whose key is not in the anchor), if it sent one. */
+static bool header_key(const struct rec_session *s, const struct api_response *r, uint8_t key[32]) {
+  uint8_t sealed[LIM_SEALED_KEY_BYTES];
+  return r->sealed_key[0] != '\0' &&
+         base_hex_decode(sealed, sizeof sealed, r->sealed_key) == OK &&
+         cry_seal_open(s->keys, key, sealed, sizeof sealed) == OK;
+}
+
+/* The hash to check the bytes against: the anchor's; for a reader the
+ * anchor is not shown to (an emergency read) the one the node stated. */
+static int content_check(struct rec_session *s, const char *record_hex,
+                         const struct api_response *r, uint8_t *k, bool have_key) {
+  char code[64], msg[256];
+  struct hash32 want, got;
+  int rc = get_anchor(s, record_hex, &want, k, !have_key, code, sizeof code, msg, sizeof msg);
+  if (rc == ERR_UNAUTHORIZED && have_key &&
+      base_hex_decode(want.b, sizeof want.b, r->content_hash) == OK) {
+    rc = OK;
+  }
+  if (rc != OK) {
+    (void)cli_fail_named(code, msg);
+    return rc;
+  }
+  cry_hash(&got, (const uint8_t *)r->body, r->len);
+  if (!base_hash_eq(&got, &want)) {
+    return cli_report(ERR_HASH_MISMATCH, "the node served bytes that are not the anchored record");
+  }
+  return OK;
+}
+
 /* Fetches, checks and decrypts record into *plain (malloc'd). */
 int cli_record_get(const char *node, const char *key, const char *record_hex, const char *purpose,
                    const char *reason, uint8_t **plain, size_t *len) {
@@ -429,7 +502,6 @@ int cli_record_get(const char *node, const char *key, const char *record_hex, co
   struct rec_session s;
   uint8_t *k = cry_secret_alloc(32);
   int rc = k == NULL ? cli_report(ERR_NOMEM, NULL) : session_begin(&s, node, key);
-  struct hash32 want, got;
   struct api_response r = {0};
   /* Content first: the node answers an access it refuses with its reason
    * (and logs the attempt); the anchor is readable only to those it allows. */
@@ -437,13 +509,7 @@ int cli_record_get(const char *node, const char *key, const char *record_hex, co
     rc = get_content(&s, &o, &r);
   }
   if (rc == OK) {
-    rc = get_anchor(&s, record_hex, &want, k);
-  }
-  if (rc == OK) {
-    cry_hash(&got, (const uint8_t *)r.body, r.len);
-    if (!base_hash_eq(&got, &want)) {
-      rc = cli_report(ERR_HASH_MISMATCH, "the node served bytes that are not the anchored record");
-    }
+    rc = content_check(&s, record_hex, &r, k, header_key(&s, &r, k));
   }
   if (rc == OK && r.len < CRY_RECORD_OVERHEAD) {
     rc = cli_report(ERR_MALFORMED, "the ciphertext is too short");
@@ -555,8 +621,12 @@ static int records_share_run(const struct share_opts *o) {
   struct hash32 hash, patient;
   struct boxkey box;
   uint8_t item[CODEC_KEY_ITEM_BYTES];
+  char code[64], msg[256];
   if (rc == OK) {
-    rc = get_anchor(&s, o->record, &hash, k);
+    rc = get_anchor(&s, o->record, &hash, k, true, code, sizeof code, msg, sizeof msg);
+    if (rc != OK) {
+      (void)cli_fail_named(code, msg);
+    }
   }
   if (rc == OK) {
     rc = identity_box(&s, &grantee, &box);

@@ -299,6 +299,15 @@ int node_record_create(struct node *n, const struct hash32 *author, const struct
 int node_record_open(struct node *n, const struct hash32 *record, uint8_t **plain,
                      size_t *len) MUST_CHECK;
 
+/* Whether reader has its own sealed key in the record's anchor; when not
+ * and one of this node's operators holds one (the node is the record's
+ * custodian), seals the data key to box into out and sets *resealed. The
+ * caller must have logged the access and seen it granted. Returns OK,
+ * ERR_UNKNOWN_RECORD, ERR_RECORD_ERASED or a store error. */
+int node_record_reseal(struct node *n, const struct hash32 *record, const struct hash32 *reader,
+                       const struct boxkey *box, uint8_t out[LIM_SEALED_KEY_BYTES],
+                       bool *resealed) MUST_CHECK;
+
 /* Bytes used by the store (for benchmarks). */
 uint64_t node_store_bytes(struct node *n);
 

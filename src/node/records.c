@@ -596,6 +596,41 @@ int node_record_open(struct node *n, const struct hash32 *record, uint8_t **plai
   return rc;
 }
 
+int node_record_reseal(struct node *n, const struct hash32 *record, const struct hash32 *reader,
+                       const struct boxkey *box, uint8_t out[LIM_SEALED_KEY_BYTES],
+                       bool *resealed) {
+  assert(n != NULL && record != NULL && reader != NULL && box != NULL && resealed != NULL);
+  *resealed = false;
+  struct node_view *v = NULL;
+  int rc = node_view_begin(n, &v);
+  if (rc != OK) {
+    return rc;
+  }
+  struct rec_info r;
+  rc = rec_read(node_view_state(v), record, &r);
+  node_view_end(v);
+  if (rc != OK) {
+    return rc;
+  }
+  if (r.erased) {
+    return ERR_RECORD_ERASED;
+  }
+  for (uint32_t i = 0; i < r.nkeys; i++) {
+    if (memcmp(r.keys + (size_t)i * CODEC_KEY_ITEM_BYTES, reader->b, 32) == 0) {
+      return OK; /* the reader opens its own */
+    }
+  }
+  uint8_t *key = cry_secret_alloc(32);
+  if (key == NULL) {
+    return ERR_NOMEM;
+  }
+  if (rec_key_open(n, &r, key) == OK && cry_seal(out, key, 32, box) == OK) {
+    *resealed = true;
+  }
+  cry_secret_free(key);
+  return OK;
+}
+
 /* ---- erasure -------------------------------------------------------------- */
 
 /* Deletes the ciphertext of a record the chain says is erased. */
