@@ -42,6 +42,8 @@ struct api_request {
    * server has none (then "/" and "/assets/..." match no route). */
   const char *web_dir;
   const char *if_none_match; /* If-None-Match header, or NULL */
+  const char *accept;        /* Accept header, or NULL (the FHIR facade) */
+  const char *host;          /* Host header, or NULL (the FHIR facade's links) */
 };
 
 /* ETag text of a static file: quotes and three hex numbers. */
@@ -58,7 +60,9 @@ struct api_file {
 
 /* Response headers a handler adds (names static). */
 #define API_HEADERS_MAX 3
-#define API_HEADER_VALUE_MAX (2 * LIM_SEALED_KEY_BYTES + 1)
+/* The longest value: a FHIR Location (base URL, type, id). */
+#define API_HEADER_VALUE_MAX 512
+_Static_assert(API_HEADER_VALUE_MAX >= 2 * LIM_SEALED_KEY_BYTES + 1, "a sealed key in hex fits");
 struct api_header {
   const char *name;
   char value[API_HEADER_VALUE_MAX];
@@ -265,6 +269,18 @@ int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 int api_h_key_get(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
+
+/* ---- the FHIR R4 facade (fhir*.c) -------------------------------------------- */
+
+/* GET, HEAD and POST under /fhir/: metadata, read, search, create. */
+int api_h_fhir(struct api_ctx *c) MUST_CHECK;
+/* Whether path is under the facade ("/fhir" or "/fhir/..."): its errors
+ * are OperationOutcome resources. */
+bool api_fhir_path(const char *path);
+/* Replaces out (an error answer) by the OperationOutcome of err, with the
+ * same status. message: NULL for err_str(err); extra: the handler's extra
+ * error fields, or NULL. */
+void api_fhir_error_reply(struct api_reply *out, int err, const char *message, const json_t *extra);
 
 /* ---- the portal's files (static.c) ------------------------------------------- */
 

@@ -70,6 +70,10 @@ static const struct route routes[] = {
     {"GET", "/v1/blobs/{hash}", api_h_blob_get, NULL},
     {"GET", "/v1/audit", api_h_entity_list, ENTITY(CTR_AUDIT)},
     {"GET", "/v1/audit/{id}", api_h_entity_get, ENTITY(CTR_AUDIT)},
+    /* The FHIR R4 facade: fhir.c reads the type (and id) from the path. */
+    {"GET", "/fhir/{type}", api_h_fhir, NULL},
+    {"POST", "/fhir/{type}", api_h_fhir, NULL},
+    {"GET", "/fhir/{type}/{id}", api_h_fhir, NULL},
 };
 
 /* The portal's files: not in the table above, which is the API (and what
@@ -465,6 +469,9 @@ void api_route(struct node *n, struct api_metrics *m, const struct api_request *
     reply_from_ctx(out, rc, c);
     out->nheaders = c->nheaders;
     memcpy(out->headers, c->headers, sizeof out->headers);
+    if (rc != OK && api_fhir_path(req->path)) {
+      api_fhir_error_reply(out, rc, c->message, c->json);
+    }
     if (c->file.open) {
       close(c->file.fd); /* not handed over: the answer is an error */
     }

@@ -292,6 +292,8 @@ static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *conn,
       .web_dir = s->web_dir,
       .if_none_match =
           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+      .accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+      .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
   };
   struct api_stream stream = {.hub = s->events};
   req.stream = &stream;

@@ -434,6 +434,15 @@ def walk_txs(w, net, doctor, patient, record):
     return t1["hash"]
 
 
+def walk_fhir_create(w):
+    """POST /fhir/{type}: its refusals (tests/integration/test_fhir.py creates)."""
+    path = "/fhir/{type}"
+    w.check("POST", path, "/fhir/Consent", b'{"resourceType": "Consent"}', "application/fhir+json",
+            expect=400, what="(no signed transaction)")
+    w.check("POST", path, "/fhir/Patient", b'{"resourceType": "Patient"}', "application/fhir+json",
+            expect=405, what="(not a created type)")
+
+
 def main():
     a = mc.args()
     net = mc.Net(a.bin, nodes=1, keep=a.keep, name="openapi")
@@ -475,6 +484,10 @@ def main():
         for kind in KINDS:
             if ids[kind + ".cursor"] is not None:
                 values[(f"/v1/{kind}", "cursor")] = ids[kind + ".cursor"]
+        # The FHIR facade's generic routes, walked with a public type.
+        path_values[("/fhir/{type}", "type")] = "Organization"
+        path_values[("/fhir/{type}/{id}", "type")] = "Organization"
+        path_values[("/fhir/{type}/{id}", "id")] = ids["organizations"]
         for path, item in doc["paths"].items():
             for p in item.get("get", {}).get("parameters", []):
                 p = w.schema.deref(p)
@@ -486,6 +499,7 @@ def main():
         walk_errors(w, path_values, {"id": "zz", "height": "abc", "hash": "12", "pk": "x"},
                     ids["auditor"]["file"], ids["other"]["file"])
         walk_txs(w, net, doctor, patient, record)
+        walk_fhir_create(w)
         for path, item in doc["paths"].items():
             for m in item:
                 mc.check((m.upper(), path) in w.exercised, f"{m.upper()} {path} was exercised")
