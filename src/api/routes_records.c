@@ -5,6 +5,7 @@
  *                                    ciphertext before anchoring it
  *   GET /v1/blobs/{hash}             another node's operator fetches the
  *                                    ciphertext of a live record it lacks
+ *                                    (or an auditor checks it)
  *   GET /v1/records/{id}/content     a reader gets a record's ciphertext:
  *                                    ?purpose=..., emergency reads with
  *                                    purpose=emergency and X-Medchain-Reason
@@ -169,8 +170,9 @@ int api_h_blob_get(struct api_ctx *c) {
   if (rc == OK) {
     rc = identity_field(st, &who, "kind", &kind);
   }
-  /* Nodes fetch for their users with their operator key (an admin). */
-  if (rc == OK && !value_is(&kind, CTR_ROLE_ADMIN)) {
+  /* Nodes fetch for their users with their operator key (an admin);
+   * auditors may check stored ciphertext against its anchor. */
+  if (rc == OK && !value_is(&kind, CTR_ROLE_ADMIN) && !value_is(&kind, CTR_ROLE_AUDITOR)) {
     rc = ERR_UNAUTHORIZED;
   }
   if (rc == OK) {
