@@ -82,8 +82,10 @@
 #define LIM_OPERATORS_MAX 8u
 #define LIM_BLOB_SOURCES_MAX 16u
 /* Accesses one audit.log_batch transaction records: a burst of reads shares
- * one transaction (docs/records.md). Each entry is AUDIT_ENTRY_BYTES. */
-#define LIM_AUDIT_BATCH_MAX 48u
+ * one transaction (docs/records.md). Each entry writes three state keys
+ * (the entry and two indexes) plus the shared sequence counter, within
+ * LIM_TX_WRITES_MAX. */
+#define LIM_AUDIT_BATCH_MAX 20u
 /* An emergency access's reason as typed by the practitioner, before it is
  * sealed to the patient (the sealed form adds 48 bytes). */
 #define LIM_REASON_MAX 256u
@@ -160,6 +162,8 @@
 /* Physical units of a lead ("mV", "uV"). */
 #define LIM_ECG_UNITS_MAX 16
 
+_Static_assert(3u * LIM_AUDIT_BATCH_MAX + 1u <= LIM_TX_WRITES_MAX,
+               "a full audit batch fits one transaction's writes");
 _Static_assert(LIM_TX_BYTES_MAX > LIM_ARGS_MAX + 2 * LIM_NAME_MAX + LIM_CHAIN_ID_MAX + 200,
                "a transaction must fit its largest arguments and header fields");
 _Static_assert(LIM_ARGS_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES) + 6 * LIM_STR_MAX,

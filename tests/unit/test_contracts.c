@@ -1313,6 +1313,13 @@ static void test_audit_batch(void **state) {
     assert_memory_equal(got.b, node.b, 32);
   }
   assert_int_equal(global_u64(f, "audit_seq"), 3);
+  /* A full batch fits one transaction. */
+  static uint8_t full[LIM_AUDIT_BATCH_MAX * CTR_AUDIT_ENTRY_BYTES];
+  for (uint32_t i = 0; i < LIM_AUDIT_BATCH_MAX; i++) {
+    batch_entry(full + (size_t)i * CTR_AUDIT_ENTRY_BYTES, &r1, &f->act[PAT_1].id, "export");
+  }
+  EXPECT(OK, CALL(f, ADMIN_B, "audit", "log_batch", v_id(node), v_bytes(full, sizeof full)));
+  assert_int_equal(global_u64(f, "audit_seq"), 3 + LIM_AUDIT_BATCH_MAX);
   /* Refusals, each changing nothing. */
   EXPECT(ERR_UNAUTHORIZED,
          CALL(f, PRAC_A, "audit", "log_batch", v_id(node), v_bytes(e, CTR_AUDIT_ENTRY_BYTES)));
@@ -1332,7 +1339,7 @@ static void test_audit_batch(void **state) {
   batch_entry(bad + CTR_AUDIT_ENTRY_BYTES, &r1, &f->act[PRAC_A].id, "emergency");
   EXPECT(ERR_BAD_ARGS,
          CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
-  assert_int_equal(global_u64(f, "audit_seq"), 3);
+  assert_int_equal(global_u64(f, "audit_seq"), 3 + LIM_AUDIT_BATCH_MAX);
 }
 
 static uint32_t list_all(struct fx *f, enum ctr_kind kind, enum ctr_filter filter,
