@@ -6,7 +6,8 @@ sample consortium through the `medchain` CLI exactly as an operator would:
 two hospitals and a regulator found the chain; a pharmacy, a manufacturer,
 a distributor and an insurer are admitted by governance vote; hospitals
 register doctors and enrol patients; patients grant consents; doctors
-anchor encrypted records. Then it prints the portal's and the API's URLs,
+store encrypted records through their hospital's node (a synthetic 12-lead
+ECG for cardiology patients). Then it prints the portal's and the API's URLs,
 the keystores to open in the portal, commands to try, and stops the
 network on Ctrl-C.
 
@@ -31,7 +32,7 @@ JOINERS = [("Harbor Community Pharmacy", "pharmacy"), ("Meridian Pharmaceuticals
            ("Northgate Medical Distribution", "distributor"), ("Civic Health Insurance", "insurer")]
 SPECIALTIES = ["cardiology", "general-practice", "oncology", "neurology", "pediatrics", "radiology"]
 CATEGORIES = ["cardiology", "lab", "imaging", "general"]
-FHIR_TYPES = {"cardiology": "Observation", "lab": "DiagnosticReport", "imaging": "ImagingStudy",
+FHIR_TYPES = {"cardiology": "Observation", "lab": "Observation", "imaging": "ImagingStudy",
               "general": "DocumentReference"}
 N_PATIENTS = 50
 N_DOCTORS = 6
@@ -78,6 +79,12 @@ class Demo:
     def get(self, path):
         with urllib.request.urlopen(self.url + path, timeout=10) as r:
             return json.loads(r.read())
+
+    def node_url(self, hosp):
+        """The node that is the hospital's gateway (testnet init: node i for
+        founding organization i)."""
+        i = 0 if hosp == "riverside-general-hospital" else 1
+        return f"http://127.0.0.1:{self.port + 10 * i}"
 
     def admin(self, slug):
         return os.path.join(self.net, "keys", f"{slug}-admin.key")
@@ -129,6 +136,42 @@ def doctors(d):
     return docs
 
 
+ECG_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "vectors",
+                          "ecg", "synth212.hea")
+
+
+def sample_resource(cat, i):
+    """A small synthetic FHIR resource for a category: no names, made-up values."""
+    if cat == "lab":
+        return {"resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7",
+                                     "display": "Glucose [Mass/volume] in Serum or Plasma"}]},
+                "valueQuantity": {"value": 80 + (i * 7) % 60, "unit": "mg/dL",
+                                  "system": "http://unitsofmeasure.org", "code": "mg/dL"}}
+    if cat == "imaging":
+        return {"resourceType": "ImagingStudy", "status": "available",
+                "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM",
+                              "code": "CT"}], "numberOfSeries": 1 + i % 3}
+    return {"resourceType": "DocumentReference", "status": "current",
+            "description": "synthetic discharge summary (demo)"}
+
+
+def record(d, doc, hosp, patient, cat, i):
+    """An encrypted record through the doctor's hospital node (its custodian):
+    a synthetic 12-lead ECG for cardiology, a small FHIR resource otherwise."""
+    url = d.node_url(hosp)
+    if cat == "cardiology":
+        d.run("import", "ecg", "--node", url, "--key", doc["file"], "--patient", patient["id"],
+              "--in", ECG_SAMPLE)
+        return
+    path = os.path.join(d.dir, "sample.json")
+    with open(path, "w") as f:
+        json.dump(sample_resource(cat, i), f)
+    d.run("records", "put", "--node", url, "--key", doc["file"], "--patient", patient["id"],
+          "--category", cat, "--fhir-type", FHIR_TYPES[cat], "--in", path)
+    os.unlink(path)
+
+
 def patients(d, docs):
     far = int(time.time() * 1000) + 365 * 24 * 3600 * 1000
     for i in range(N_PATIENTS):
@@ -142,13 +185,7 @@ def patients(d, docs):
         if i % 3 != 2:
             d.tx(key["file"], "consent.grant", f"patient={key['id']}", f"grantee={doc['id']}",
                  "scope=category", f"category={cat}", "purpose=treatment", f"expires_ms={far}")
-        ciphertext = secrets.token_bytes(256 + 64 * (i % 8))
-        sealed = secrets.token_hex(80)
-        keys = ",".join(sorted([f"{key['id']}:{sealed}", f"{doc['id']}:{secrets.token_hex(80)}"]))
-        d.tx(doc["file"], "records.anchor", f"record={secrets.token_hex(32)}",
-             f"patient={key['id']}", f"category={cat}", f"fhir_type={FHIR_TYPES[cat]}",
-             f"content_hash={hashlib.blake2b(ciphertext, digest_size=32).hexdigest()}",
-             f"size={len(ciphertext)}", f"keys={keys}")
+        record(d, doc, hosp, key, cat, i)
         progress(i + 1, N_PATIENTS, "patients, consents, records")
 
 

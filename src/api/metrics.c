@@ -16,6 +16,8 @@
  */
 #include "api/api_internal.h"
 
+#include "blobstore/blobstore.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +216,27 @@ static void print_node(FILE *f, const struct node_status *st, const uint64_t *re
           (unsigned long long)st->mempool_bytes);
 }
 
+/* The blob store: what it holds and what it did since start. */
+static void print_blobs(FILE *f, struct node *n) {
+  struct blob_stats bs;
+  blob_stats(node_blobs(n), &bs);
+  fprintf(f,
+          "# HELP medchain_blobs Record ciphertexts in this node's blob store.\n"
+          "# TYPE medchain_blobs gauge\nmedchain_blobs %llu\n"
+          "# HELP medchain_blob_bytes Bytes of ciphertext in this node's blob store.\n"
+          "# TYPE medchain_blob_bytes gauge\nmedchain_blob_bytes %llu\n",
+          (unsigned long long)bs.count, (unsigned long long)bs.bytes);
+  fprintf(f,
+          "# HELP medchain_blob_ops_total Blob store operations since start.\n"
+          "# TYPE medchain_blob_ops_total counter\n"
+          "medchain_blob_ops_total{op=\"put\"} %llu\n"
+          "medchain_blob_ops_total{op=\"get\"} %llu\n"
+          "medchain_blob_ops_total{op=\"delete\"} %llu\n"
+          "medchain_blob_ops_total{op=\"corrupt\"} %llu\n",
+          (unsigned long long)bs.puts, (unsigned long long)bs.gets,
+          (unsigned long long)bs.deletes, (unsigned long long)bs.corrupt);
+}
+
 int api_h_metrics(struct api_ctx *c) {
   if (c->node == NULL) {
     return ERR_UNAVAILABLE;
@@ -242,6 +265,7 @@ int api_h_metrics(struct api_ctx *c) {
     free(ns);
   }
   print_block_histogram(f, c->node);
+  print_blobs(f, c->node);
   fprintf(f, "# HELP medchain_http_requests_total HTTP requests by route and status.\n"
              "# TYPE medchain_http_requests_total counter\n");
   if (c->metrics != NULL) {
