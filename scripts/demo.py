@@ -261,6 +261,16 @@ def main():
             key = os.path.relpath(pk)
             print(f"  MEDCHAIN_PASSPHRASE={PORTAL_PASSPHRASE} build/medchain query --node {d.url} "
                   f"--key {key} consents --patient {pid}")
+        if os.path.exists(pk):
+            dk = os.path.relpath(os.path.join(d.keys, "doctor-0.key"))
+            print("  # patient-00's ECG, read by their doctor (logged on chain first), as WFDB:")
+            print(f"  REC=$(MEDCHAIN_PASSPHRASE={PORTAL_PASSPHRASE} build/medchain query --node "
+                  f"{d.url} --key {key} --json records --patient {pid} | python3 -c "
+                  "\"import json,sys; print(json.load(sys.stdin)['items'][0]['id'])\")")
+            print(f"  build/medchain records export --node {d.url} --key {dk} --record $REC "
+                  "--format 212 --out-dir /tmp/ecg")
+            print(f"  MEDCHAIN_PASSPHRASE={PORTAL_PASSPHRASE} build/medchain query --node {d.url} "
+                  f"--key {key} audit --record $REC")
         print(f"  build/medchain testnet status --dir {a.dir}/net   "
               f"({N_VALIDATORS} validators, API ports {a.port}, {a.port + 10}, ...)")
         print(f"  kill -9 the pid of node3 from that list: the other three keep committing;"
