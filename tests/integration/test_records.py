@@ -44,6 +44,10 @@ class World:
     pass
 
 
+# Every error message and answer the test saw, searched for plaintext at the end.
+SEEN = []
+
+
 def setup(net):
     w = World()
     w.a, w.b = net.admin_key(HOSP_A), net.admin_key(HOSP_B)
@@ -81,6 +85,7 @@ def get(net, key, record, node=0, purpose=None, reason=None):
     if reason:
         argv += ["--reason", reason]
     rc, _, err = net.run(*argv)
+    SEEN.append(err.encode())
     if rc == 0:
         with open(out, "rb") as f:
             data = f.read()
@@ -163,7 +168,9 @@ def raw_get(net, path, headers, node=0):
     try:
         conn.request("GET", path, headers=headers)
         r = conn.getresponse()
-        return r.status, r.read(), dict(r.getheaders())
+        body = r.read()
+        SEEN.append(body)
+        return r.status, body, dict(r.getheaders())
     finally:
         conn.close()
 
@@ -393,7 +400,7 @@ def erasure(net, w, rec):
 
 
 def no_plaintext(net):
-    hay = []
+    hay = list(SEEN)
     for i in (0, 1):
         h = net.height(i)
         for height in range(1, h + 1):
@@ -406,7 +413,9 @@ def no_plaintext(net):
                 with open(os.path.join(root, f), "rb") as fh:
                     hay.append(fh.read())
     found = [m for m in MARKERS for blob in hay if m.encode() in blob or m.lower().encode() in blob]
-    mc.check(not found, f"no plaintext in any block, log line, blob or store file ({found[:3]})")
+    mc.check(not found, "no plaintext in any block, log line, error message or answer, blob or "
+             f"store file ({found[:3]})")
+    mc.check(any(b'"error"' in x for x in SEEN) and len(hay) > 100, "the search had material")
 
 
 def main():
