@@ -80,7 +80,17 @@
   X(ERR_REQUEST_EXPIRED, "REQUEST_EXPIRED", 401,                                                   \
     "the request's timestamp is outside the accepted window")                                      \
   X(ERR_REQUEST_REPLAYED, "REQUEST_REPLAYED", 401, "this signed request was already used")         \
-  X(ERR_AUTH_REQUIRED, "AUTH_REQUIRED", 401, "this route needs a signed request")
+  X(ERR_AUTH_REQUIRED, "AUTH_REQUIRED", 401, "this route needs a signed request") \
+  X(ERR_SLOT_TAKEN, "SLOT_TAKEN", 409, "the slot is already booked")                               \
+  X(ERR_SLOT_IN_PAST, "SLOT_IN_PAST", 400, "the slot has already started")                         \
+  X(ERR_UNKNOWN_SLOT, "UNKNOWN_SLOT", 404, "no such slot")                                         \
+  X(ERR_UNKNOWN_SCHEDULE, "UNKNOWN_SCHEDULE", 404, "no such schedule")                             \
+  X(ERR_UNKNOWN_APPOINTMENT, "UNKNOWN_APPOINTMENT", 404, "no such appointment")                    \
+  X(ERR_CANCEL_CUTOFF, "CANCEL_CUTOFF", 409,                                                       \
+    "too close to the appointment to cancel or reschedule it")                                     \
+  X(ERR_NOT_YOUR_BOOKING, "NOT_YOUR_BOOKING", 403, "the booking is not the sender's")              \
+  X(ERR_APPOINTMENT_CLOSED, "APPOINTMENT_CLOSED", 409,                                             \
+    "the appointment is not in a state that allows this")
 
 enum err {
 #define ERR_ENUM_(sym, name, http, msg) sym,

@@ -79,6 +79,13 @@ enum ctr_kind {
   CTR_AUDIT,     /* id, seq, record, patient, accessor, purpose, emergency, reason_hash,
                     logged_by, org, height, time_ms */
   CTR_VALIDATOR, /* id, pk, power */
+  CTR_SCHEDULE,  /* appointments: id, org, practitioner, service_type, created_height */
+  CTR_SLOT,      /* id, schedule, org, practitioner, service_type, start_ms, end_ms, status,
+                    appointment, created_height */
+  CTR_APPT,      /* id, slot, org, practitioner, start_ms, end_ms, commitment, patient_enc,
+                    booker_pk, keys, status, booked_height, updated_height, previous */
+  CTR_APPT_POLICY, /* an organization's booking rules: id (the org), cancel_cutoff_ms,
+                      updated_height */
   CTR_KIND_COUNT_
 };
 
@@ -105,6 +112,7 @@ enum ctr_filter {
   CTR_BY_GRANTEE, /* consents granted to one identity or organization */
   CTR_BY_RECORD,  /* audit entries of one record; consents scoped to it */
   CTR_BY_ORG,     /* identities of one organization */
+  CTR_BY_PRACTITIONER, /* schedules, and appointments by start time, of one practitioner */
 };
 
 #define CTR_CURSOR_MAX 80
@@ -165,6 +173,53 @@ int ctr_read_record(struct state *st, const struct hash32 *reader, const struct 
  * UNKNOWN_RECORD or a store error. */
 int ctr_consent_any(struct state *st, const struct hash32 *reader, const struct hash32 *record,
                     uint64_t now_ms) MUST_CHECK;
+
+/* ---- appointments (appt.c, appt_read.c) -------------------------------------
+ * Slots and appointments by start time. A search visits the entries whose
+ * start is in [from_ms, to_ms), of one practitioner (NULL: every one), in
+ * start order, whose status is `status` (len 0: any); at most limit of
+ * them (<= LIM_PAGE_MAX), examining at most LIM_APPT_SCAN_MAX index
+ * entries. *next gets a cursor when the range goes on (len 0: done).
+ * Committed state only. kind is CTR_SLOT or CTR_APPT (appointments need a
+ * practitioner). Returns OK, ERR_BAD_ARGS or the visitor's code. */
+int ctr_appt_search(struct state *st, enum ctr_kind kind, const struct hash32 *practitioner,
+                    uint64_t from_ms, uint64_t to_ms, struct bytes status,
+                    const struct ctr_cursor *after, uint32_t limit, ctr_visit_fn fn, void *ctx,
+                    struct ctr_cursor *next) MUST_CHECK;
+
+/* The booking commitment scheme (docs/security.md). All are BLAKE2b-256
+ * tagged hashes (cry_hash_tagged). Clients compute them; the chain stores
+ * only their results:
+ *   salt        = H("medchain.appt.salt.v1", view_key || slot id)
+ *   commitment  = H("medchain.appt.commit.v1", patient id || salt)
+ *   patient_enc = patient id XOR H("medchain.appt.pad.v1", salt)
+ * view_key is the patient's own secret (the portal and CLI derive it from
+ * the patient's X25519 secret key). Anyone holding the salt (it is sealed
+ * to the practitioner and admins) can recover the patient id and check it
+ * against the commitment. */
+void ctr_appt_salt(struct hash32 *salt, const struct hash32 *view_key, const struct hash32 *slot);
+void ctr_appt_commitment(struct hash32 *out, const struct hash32 *patient,
+                         const struct hash32 *salt);
+/* XOR pad: the same call encrypts and decrypts. */
+void ctr_appt_patient_enc(struct hash32 *out, const struct hash32 *patient,
+                          const struct hash32 *salt);
+/* The message a booking's capability key signs to cancel or reschedule:
+ * H("medchain.appt.auth.v1", var chain_id | var method | args), args being
+ * the call's arguments without their last field (the signature itself). */
+void ctr_appt_auth_msg(struct hash32 *out, struct bytes chain_id, struct bytes method,
+                       struct bytes args_prefix);
+/* A slot's id: H("medchain.slot.v1", schedule id || u64 start_ms). */
+void ctr_appt_slot_id(struct hash32 *out, const struct hash32 *schedule, uint64_t start_ms);
+
+/* Appointment statuses. */
+#define CTR_APPT_BOOKED "booked"
+#define CTR_APPT_CANCELLED "cancelled"
+#define CTR_APPT_RESCHEDULED "rescheduled"
+#define CTR_APPT_CHECKED_IN "checked_in"
+#define CTR_APPT_FULFILLED "fulfilled"
+#define CTR_APPT_NOSHOW "noshow"
+#define CTR_SLOT_FREE "free"
+#define CTR_SLOT_BUSY "busy"
 
 /* Identity roles (the "kind" field of CTR_IDENTITY). */
 #define CTR_ROLE_ADMIN "admin"
