@@ -82,7 +82,7 @@ void api_reply_free(struct api_reply *r);
 /* Route slots: every entry of the route table, plus one for requests that
  * matched none. Status slots: the statuses the API answers with, plus one
  * for anything else. */
-#define API_ROUTE_SLOTS 40
+#define API_ROUTE_SLOTS 64
 #define API_STATUS_SLOTS 20
 
 struct api_metrics {
@@ -239,6 +239,10 @@ int api_h_tx_get(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_list(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 int api_h_key_get(struct api_ctx *c) MUST_CHECK;
+/* GET /v1/slots, GET /v1/appointments (arg: the kind's api_entity) and
+ * GET /v1/patients/{id}/appointments (routes_appt.c). */
+int api_h_appt_search(struct api_ctx *c) MUST_CHECK;
+int api_h_patient_appts(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
 
@@ -334,6 +338,10 @@ void api_events_unsubscribe(struct api_sub *s);
  * the node checks again that the reader may read the patient's data, and
  * ends the stream with `event: unauthorized` when not. */
 void api_events_set_reader(struct api_sub *s, const struct hash32 *reader, const struct pubkey *pk);
+/* Turns a stream subscribed with a practitioner's id in `patient` into
+ * that practitioner's appointment stream (call before set_reader; the
+ * reader's right is then ctr_read_practitioner). */
+void api_events_set_practitioner(struct api_sub *s);
 uint32_t api_events_subscribers(struct api_events *h);
 /* Copies up to max bytes of the stream into buf; waits up to wait_ms when
  * nothing is due. Returns the count (0: nothing yet, call again), or -1
@@ -353,6 +361,22 @@ int api_event_consent(char *out, size_t cap, size_t *len, uint64_t height, uint3
  * consent read from n's committed state). ERR_NOT_FOUND for other methods. */
 int api_consent_change(struct node *n, const struct tx *tx, const struct hash32 *tx_hash,
                        struct api_consent_change *out) MUST_CHECK;
+/* One appointment an appt call changed, as committed: ids, times and
+ * status only (the patient is not on chain). */
+struct api_appt_change {
+  struct hash32 appointment;
+  struct hash32 slot;
+  struct hash32 practitioner;
+  uint64_t start_ms;
+  char status[17];
+};
+int api_event_appt(char *out, size_t cap, size_t *len, uint64_t height, uint32_t index,
+                   const struct api_appt_change *ac) MUST_CHECK;
+/* The appointments an appt.book, cancel, reschedule (old and new) or mark
+ * changed, read from n's committed state: *count of them into out.
+ * ERR_NOT_FOUND for other methods. */
+int api_appt_changes(struct node *n, const struct tx *tx, const struct hash32 *tx_hash,
+                     struct api_appt_change out[2], size_t *count) MUST_CHECK;
 /* GET /v1/events (events.c). */
 int api_h_events(struct api_ctx *c) MUST_CHECK;
 

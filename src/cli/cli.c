@@ -47,6 +47,11 @@ static const struct cli_command cli_commands[] = {
      "  of sending (for event streams: /v1/events?patient=ID); --count N prints N\n"
      "  sets, each with a fresh nonce and followed by a blank line (load generators)",
      "read the chain and state through a node's HTTP API"},
+    {"appt", cli_cmd_appt,
+     "medchain appt --node URL --key FILE book SLOT | cancel APPOINTMENT\n"
+     "              | reschedule APPOINTMENT SLOT | view-key",
+     "print a patient's appt.* call arguments (commitment, sealed salts, capability "
+     "signature)"},
     {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",
      "re-verify every block, signature and state root of a node's data offline"},
     {"bench", cli_cmd_bench, "medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]",

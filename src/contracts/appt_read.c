@@ -139,3 +139,27 @@ int ctr_appt_search(struct state *st, enum ctr_kind kind, const struct hash32 *p
   }
   return rc;
 }
+
+int ctr_read_practitioner(struct state *st, const struct hash32 *reader,
+                          const struct hash32 *practitioner) {
+  assert(st != NULL && reader != NULL && practitioner != NULL);
+  if (base_hash_eq(reader, practitioner)) {
+    return OK;
+  }
+  struct ctr_identity doc;
+  struct ctr_identity who;
+  int rc = ctr_load(st, practitioner, &doc);
+  if (rc == OK) {
+    rc = ctr_load(st, reader, &who);
+  }
+  if (rc == ERR_NOT_FOUND) {
+    return ERR_UNAUTHORIZED;
+  }
+  if (rc != OK) {
+    return rc;
+  }
+  if (ctr_str_is(&who.kind, CTR_ROLE_ADMIN) && base_hash_eq(&who.org, &doc.org)) {
+    return OK;
+  }
+  return ctr_read_all(st, reader);
+}

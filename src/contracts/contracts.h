@@ -187,6 +187,12 @@ int ctr_appt_search(struct state *st, enum ctr_kind kind, const struct hash32 *p
                     const struct ctr_cursor *after, uint32_t limit, ctr_visit_fn fn, void *ctx,
                     struct ctr_cursor *next) MUST_CHECK;
 
+/* May reader follow a practitioner's appointments (the events stream)?
+ * The practitioner, an admin of their organization, an auditor. Returns
+ * OK, ERR_UNAUTHORIZED or a store error. */
+int ctr_read_practitioner(struct state *st, const struct hash32 *reader,
+                          const struct hash32 *practitioner) MUST_CHECK;
+
 /* The booking commitment scheme (docs/security.md). All are BLAKE2b-256
  * tagged hashes (cry_hash_tagged). Clients compute them; the chain stores
  * only their results:
