@@ -49,7 +49,7 @@ static const struct cli_command cli_commands[] = {
      "read the chain and state through a node's HTTP API"},
     {"appt", cli_cmd_appt,
      "medchain appt --node URL --key FILE book SLOT | cancel APPOINTMENT\n"
-     "              | reschedule APPOINTMENT SLOT | view-key",
+     "              | reschedule APPOINTMENT SLOT | open APPOINTMENT | view-key",
      "print a patient's appt.* call arguments (commitment, sealed salts, capability "
      "signature)"},
     {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",

@@ -6,11 +6,14 @@
  *   medchain appt --node URL --key FILE cancel APPOINTMENT
  *   medchain appt --node URL --key FILE reschedule APPOINTMENT SLOT
  *   medchain appt --node URL --key FILE view-key
+ *   medchain appt --node URL --key FILE open APPOINTMENT
  *
  * Each prints the arguments of the matching appt.* call, one name=value a
  * line, for `medchain tx ... appt.book $(medchain appt ... book SLOT)`
  * (or whoever carries the call: any identity may, docs/security.md), and
- * view-key prints view_key=HEX for GET /v1/patients/{id}/appointments.
+ * view-key prints view_key=HEX for GET /v1/patients/{id}/appointments;
+ * open prints patient=ID when the keystore is a party of the booking (the
+ * practitioner, an admin the salt was sealed to, the booker).
  *
  * Everything is derived from the keystore, so nothing needs remembering:
  *   view_key = H("medchain.appt.view.v1", sig(sk, "medchain.appt.view.v1"))
@@ -270,6 +273,81 @@ static int parse_id(const char *hex, struct hash32 *out) {
   return OK;
 }
 
+/* The salt sealed to reader (or to the booker, under the zero id) in
+ * the appointment's answer body, opened with the keystore's box key. */
+static int open_salt(struct appt_cli *a, const char *body, const struct hash32 *reader,
+                     struct hash32 *salt) {
+  for (unsigned i = 0; i < LIM_KEYS_MAX; i++) {
+    char field[40];
+    char hex[2 * LIM_SEALED_KEY_BYTES + 8];
+    struct hash32 r;
+    snprintf(field, sizeof(field), "keys.%u.reader", i);
+    if (api_json_lookup(body, field, hex, sizeof(hex)) != OK ||
+        base_hex_decode(r.b, sizeof(r.b), hex) != OK) {
+      break;
+    }
+    bool mine = base_hash_eq(&r, reader) || base_hash_is_zero(&r);
+    snprintf(field, sizeof(field), "keys.%u.sealed_key", i);
+    uint8_t sealed[LIM_SEALED_KEY_BYTES];
+    if (!mine || api_json_lookup(body, field, hex, sizeof(hex)) != OK ||
+        base_hex_decode(sealed, sizeof(sealed), hex) != OK) {
+      continue;
+    }
+    if (cry_seal_open(a->k, salt->b, sealed, sizeof(sealed)) == OK) {
+      return OK;
+    }
+  }
+  return ERR_UNAUTHORIZED;
+}
+
+/* Opens an appointment's commitment: prints patient=ID when the keystore
+ * is one of its readers and the opening checks against the commitment. */
+static int open_appt(struct appt_cli *a, const struct hash32 *id) {
+  struct pubkey pk;
+  struct hash32 me;
+  char pkhex[65];
+  char path[128];
+  cry_keys_sign_pk(a->k, &pk);
+  base_hex_encode(pkhex, pk.b, sizeof(pk.b));
+  snprintf(path, sizeof(path), "/v1/keys/%s", pkhex);
+  int rc = get_id(a, path, "id", &me);
+  struct hash32 enc;
+  struct hash32 commitment;
+  if (rc == OK) {
+    rc = get_entity_id(a, "appointments", id, "patient_enc", &enc);
+  }
+  if (rc == OK) {
+    rc = get_entity_id(a, "appointments", id, "commitment", &commitment);
+  }
+  char hex[65];
+  base_hash_hex(hex, id);
+  snprintf(path, sizeof(path), "/v1/appointments/%s", hex);
+  struct api_response r;
+  if (rc == OK) {
+    rc = cli_http_get_ok(a->c, path, &r);
+  }
+  if (rc != OK) {
+    return rc;
+  }
+  struct hash32 salt;
+  struct hash32 patient;
+  struct hash32 check;
+  rc = open_salt(a, r.body, &me, &salt);
+  api_response_free(&r);
+  if (rc == OK) {
+    ctr_appt_patient_enc(&patient, &enc, &salt);
+    ctr_appt_commitment(&check, &patient, &salt);
+    rc = base_hash_eq(&check, &commitment) ? OK : ERR_UNAUTHORIZED;
+  }
+  cry_wipe(&salt, sizeof(salt));
+  if (rc != OK) {
+    return cli_report(rc, "this key cannot open the appointment's booking");
+  }
+  base_hash_hex(hex, &patient);
+  printf("patient=%s\n", hex);
+  return OK;
+}
+
 static int run_sub(struct appt_cli *a, char **pos, size_t npos) {
   struct codec_value vals[LIM_FIELDS_MAX];
   uint8_t items[LIM_KEYS_MAX * CODEC_KEY_ITEM_BYTES];
@@ -294,11 +372,15 @@ static int run_sub(struct appt_cli *a, char **pos, size_t npos) {
     }
     return rc;
   }
+  if (strcmp(sub, "open") == 0 && npos == 2) {
+    int rc = parse_id(pos[1], &id);
+    return rc == OK ? open_appt(a, &id) : rc;
+  }
   bool cancel = strcmp(sub, "cancel") == 0 && npos == 2;
   bool move = strcmp(sub, "reschedule") == 0 && npos == 3;
   if (!cancel && !move) {
     return cli_report(ERR_USAGE, "appt book SLOT | cancel APPOINTMENT | reschedule "
-                                 "APPOINTMENT SLOT | view-key");
+                                 "APPOINTMENT SLOT | open APPOINTMENT | view-key");
   }
   int rc = parse_id(pos[1], &id);
   struct hash32 old_slot;
