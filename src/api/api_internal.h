@@ -242,6 +242,14 @@ int api_h_key_get(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/slots, GET /v1/appointments (arg: the kind's api_entity) and
  * GET /v1/patients/{id}/appointments (routes_appt.c). */
 int api_h_appt_search(struct api_ctx *c) MUST_CHECK;
+/* POST /v1/appointments: a patient's signed booking, cancel or reschedule,
+ * carried on chain by this node's operator for the slot's organization. */
+int api_h_appt_relay(struct api_ctx *c) MUST_CHECK;
+/* The answer to a submitted transaction after node_tx_wait returned rc
+ * with st (routes_txs.c): committed with its location and result code,
+ * or pending / dropped. */
+int api_tx_wait_answer(struct api_ctx *c, const struct hash32 *h, int rc,
+                       const struct node_tx_status *st) MUST_CHECK;
 int api_h_patient_appts(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;

@@ -184,9 +184,10 @@ int api_client_get(struct api_client *c, const char *path, struct api_response *
   return perform(c, &s, out);
 }
 
-int api_signed_header_lines(char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX], const char *path,
-                            const struct cry_keys *keys, const char *chain_id, uint64_t ts_ms,
-                            const uint8_t nonce[16]) {
+static int header_lines(char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX], const char *method,
+                        const char *path, const uint8_t *body, size_t body_len,
+                        const struct cry_keys *keys, const char *chain_id, uint64_t ts_ms,
+                        const uint8_t nonce[16]) {
   char target[URL_MAX];
   int n = snprintf(target, sizeof(target), "%s", path);
   if (n < 0 || (size_t)n >= sizeof(target) || path[0] != '/') {
@@ -197,7 +198,7 @@ int api_signed_header_lines(char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX
     *q++ = '\0';
   }
   struct hash32 d;
-  api_auth_digest(&d, "GET", target, q, NULL, 0, ts_ms, nonce, chain_id);
+  api_auth_digest(&d, method, target, q, body, body_len, ts_ms, nonce, chain_id);
   struct signature sig;
   cry_sign(keys, &sig, d.b, sizeof(d.b));
   struct pubkey pk;
@@ -213,6 +214,12 @@ int api_signed_header_lines(char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX
   snprintf(lines[2], API_SIGNED_HEADER_MAX, "X-Medchain-Nonce: %s", nonce_hex);
   snprintf(lines[3], API_SIGNED_HEADER_MAX, "X-Medchain-Signature: %s", sig_hex);
   return OK;
+}
+
+int api_signed_header_lines(char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX], const char *path,
+                            const struct cry_keys *keys, const char *chain_id, uint64_t ts_ms,
+                            const uint8_t nonce[16]) {
+  return header_lines(lines, "GET", path, NULL, 0, keys, chain_id, ts_ms, nonce);
 }
 
 /* The four signed-request headers for GET path (auth.c). */
@@ -304,6 +311,48 @@ int api_client_post(struct api_client *c, const char *path, const char *content_
   (void)curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
   (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body == NULL ? (const void *)"" : body);
   (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  (void)curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+  rc = perform(c, &s, out);
+  curl_slist_free_all(headers);
+  return rc;
+}
+
+int api_client_post_signed(struct api_client *c, const char *path, const uint8_t *body,
+                           size_t len, const struct cry_keys *keys, const char *chain_id,
+                           struct api_response *out) {
+  assert(c != NULL && path != NULL && body != NULL && keys != NULL && out != NULL);
+  memset(out, 0, sizeof(*out));
+  char url[URL_MAX];
+  int rc = path[0] == '/' ? make_url(c, path, url, sizeof(url)) : ERR_BAD_ARGS;
+  if (rc != OK) {
+    return rc;
+  }
+  uint8_t nonce[API_AUTH_NONCE_BYTES];
+  cry_random(nonce, sizeof(nonce));
+  char line[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX];
+  rc = header_lines(line, "POST", path, body, len, keys, chain_id, base_now_ms(), nonce);
+  if (rc != OK) {
+    return rc;
+  }
+  struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+  headers = headers == NULL ? NULL : curl_slist_append(headers, "Expect:");
+  for (size_t i = 0; headers != NULL && i < ARRAY_LEN(line); i++) {
+    struct curl_slist *more = curl_slist_append(headers, line[i]);
+    if (more == NULL) {
+      curl_slist_free_all(headers);
+    }
+    headers = more;
+  }
+  if (headers == NULL) {
+    return ERR_NOMEM;
+  }
+  struct sink s = {0};
+  curl_easy_reset(c->curl);
+  set_common(c->curl, url, &s);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  (void)curl_easy_setopt(c->curl, CURLOPT_PATH_AS_IS, 1L);
   (void)curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
   rc = perform(c, &s, out);
   curl_slist_free_all(headers);

@@ -71,6 +71,7 @@ static const struct route routes[] = {
     {"GET", "/v1/slots", api_h_appt_search, ENTITY(CTR_SLOT)},
     {"GET", "/v1/slots/{id}", api_h_entity_get, ENTITY(CTR_SLOT)},
     {"GET", "/v1/appointments", api_h_appt_search, ENTITY(CTR_APPT)},
+    {"POST", "/v1/appointments", api_h_appt_relay, NULL},
     {"GET", "/v1/appointments/{id}", api_h_entity_get, ENTITY(CTR_APPT)},
     {"GET", "/v1/appointment-policies/{id}", api_h_entity_get, ENTITY(CTR_APPT_POLICY)},
     {"GET", "/v1/patients/{id}/appointments", api_h_patient_appts, NULL},

@@ -19,6 +19,7 @@
 #include "api/api_internal.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WEEK_MS (7ull * 24u * 3600u * 1000u)
@@ -210,5 +211,139 @@ int api_h_patient_appts(struct api_ctx *c) {
   }
   node_view_end(v);
   cry_wipe(view_key.b, sizeof(view_key.b));
+  return rc;
+}
+
+/* ---- POST /v1/appointments: booking through the clinic's node ---------------------
+ *
+ * The privacy path (docs/security.md): the patient signs an HTTP request,
+ * not a transaction, so no block names them. Body:
+ *   {"method": "book" | "cancel" | "reschedule", "args": HEX, "salt": HEX}
+ * args are the appt call's encoded arguments, made by the patient's client
+ * exactly as for a direct call (`medchain appt`); salt (book and reschedule)
+ * lets this node check that the commitment names the signer, who must be a
+ * patient. The node then submits the call as its operator for the
+ * organization of the slot (or appointment) and answers as
+ * POST /v1/txs?wait=commit does. Cancel and reschedule carry the booking
+ * key's signature, which the chain checks whoever submits. */
+
+#define RELAY_WAIT_MS 10000
+
+struct relay {
+  const struct ctr_method *m;
+  uint8_t args[LIM_ARGS_MAX];
+  size_t args_len;
+  struct hash32 salt;
+  bool has_salt;
+};
+
+static int relay_body(const struct api_ctx *c, struct relay *r) {
+  json_t *body = NULL;
+  int rc = api_json_parse_body(&body, c->req->body, c->req->body_len);
+  if (rc != OK) {
+    return rc;
+  }
+  const char *method = json_string_value(json_object_get(body, "method"));
+  const char *args = json_string_value(json_object_get(body, "args"));
+  const char *salt = json_string_value(json_object_get(body, "salt"));
+  rc = ERR_BAD_REQUEST;
+  if (method != NULL && args != NULL &&
+      (strcmp(method, "book") == 0 || strcmp(method, "cancel") == 0 ||
+       strcmp(method, "reschedule") == 0)) {
+    r->m = ctr_method_find((struct bytes){(const uint8_t *)"appt", 4},
+                           (struct bytes){(const uint8_t *)method, strlen(method)});
+    rc = base_hex_decode_var(r->args, sizeof(r->args), &r->args_len, args) == OK
+             ? OK
+             : ERR_BAD_REQUEST;
+  }
+  r->has_salt = salt != NULL;
+  if (rc == OK && r->has_salt && base_hex_decode(r->salt.b, sizeof(r->salt.b), salt) != OK) {
+    rc = ERR_BAD_REQUEST;
+  }
+  bool booking = r->m != NULL && strcmp(r->m->method, "cancel") != 0;
+  if (rc == OK && booking != r->has_salt) {
+    rc = ERR_BAD_REQUEST;
+  }
+  json_decref(body);
+  return rc;
+}
+
+/* The signer is a patient and, for a booking, the commitment is to them;
+ * *org gets the organization whose operator carries the call. */
+static int relay_check(struct state *st, const struct relay *r, const struct codec_value *a,
+                       const struct hash32 *reader, struct hash32 *org) {
+  struct bytes val;
+  const struct codec_schema *is = ctr_kind_schema(CTR_IDENTITY);
+  struct codec_value iv[LIM_FIELDS_MAX];
+  int rc = ctr_get(st, CTR_IDENTITY, reader, &val);
+  if (rc != OK || codec_record_decode(is, iv, val.ptr, val.len) != OK) {
+    return rc == OK ? ERR_CORRUPT : rc;
+  }
+  struct bytes kind = iv[codec_schema_find(is, "kind")].bytes;
+  if (kind.len != strlen(CTR_ROLE_PATIENT) || memcmp(kind.ptr, CTR_ROLE_PATIENT, kind.len) != 0) {
+    return ERR_UNAUTHORIZED;
+  }
+  bool cancel = strcmp(r->m->method, "cancel") == 0;
+  if (!cancel) {
+    int ci = codec_schema_find(r->m->args, "commitment");
+    struct hash32 want;
+    ctr_appt_commitment(&want, reader, &r->salt);
+    if (ci < 0 || !base_hash_eq(&want, &a[ci].id)) {
+      return ERR_BAD_ARGS;
+    }
+  }
+  /* book names a slot first; cancel and reschedule an appointment. */
+  enum ctr_kind k = strcmp(r->m->method, "book") == 0 ? CTR_SLOT : CTR_APPT;
+  rc = ctr_get(st, k, &a[0].id, &val);
+  if (rc == ERR_NOT_FOUND) {
+    return k == CTR_SLOT ? ERR_UNKNOWN_SLOT : ERR_UNKNOWN_APPOINTMENT;
+  }
+  const struct codec_schema *ks = ctr_kind_schema(k);
+  struct codec_value kv[LIM_FIELDS_MAX];
+  if (rc != OK || codec_record_decode(ks, kv, val.ptr, val.len) != OK) {
+    return rc == OK ? ERR_CORRUPT : rc;
+  }
+  *org = kv[codec_schema_find(ks, "org")].id;
+  return OK;
+}
+
+int api_h_appt_relay(struct api_ctx *c) {
+  struct relay *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return ERR_NOMEM;
+  }
+  struct codec_value a[LIM_FIELDS_MAX];
+  int rc = relay_body(c, r);
+  if (rc == OK && codec_record_decode(r->m->args, a, r->args, r->args_len) != OK) {
+    rc = ERR_BAD_ARGS;
+  }
+  struct node_view *v = NULL;
+  if (rc == OK) {
+    rc = api_view_open(c, &v);
+  }
+  struct hash32 org;
+  if (rc == OK) {
+    struct state *st = node_view_state(v);
+    struct hash32 reader;
+    rc = api_auth_reader(c, st, &reader);
+    if (rc == OK) {
+      rc = relay_check(st, r, a, &reader, &org);
+    }
+    node_view_end(v);
+  }
+  struct hash32 h;
+  if (rc == OK) {
+    struct bytes contract = {(const uint8_t *)"appt", 4};
+    struct bytes method = {(const uint8_t *)r->m->method, strlen(r->m->method)};
+    rc = node_operator_submit(c->node, &org, contract, method, (struct bytes){r->args, r->args_len},
+                              &h);
+  }
+  if (rc == OK) {
+    struct node_tx_status st = {0};
+    rc = node_tx_wait(c->node, &h, RELAY_WAIT_MS, &st);
+    rc = api_tx_wait_answer(c, &h, rc, &st);
+  }
+  cry_wipe(r, sizeof(*r));
+  free(r);
   return rc;
 }

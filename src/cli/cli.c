@@ -48,7 +48,7 @@ static const struct cli_command cli_commands[] = {
      "  sets, each with a fresh nonce and followed by a blank line (load generators)",
      "read the chain and state through a node's HTTP API"},
     {"appt", cli_cmd_appt,
-     "medchain appt --node URL --key FILE book SLOT | cancel APPOINTMENT\n"
+     "medchain appt --node URL --key FILE [--via-clinic] book SLOT | cancel APPOINTMENT\n"
      "              | reschedule APPOINTMENT SLOT | open APPOINTMENT | view-key",
      "print a patient's appt.* call arguments (commitment, sealed salts, capability "
      "signature)"},

@@ -11,6 +11,9 @@
  * Each prints the arguments of the matching appt.* call, one name=value a
  * line, for `medchain tx ... appt.book $(medchain appt ... book SLOT)`
  * (or whoever carries the call: any identity may, docs/security.md), and
+ * With --via-clinic, book, cancel and reschedule are not printed but sent
+ * to the node (POST /v1/appointments, signed as the patient) for its
+ * operator to carry, so no block names the patient.
  * view-key prints view_key=HEX for GET /v1/patients/{id}/appointments;
  * open prints patient=ID when the keystore is a party of the booking (the
  * practitioner, an admin the salt was sealed to, the booker).
@@ -36,6 +39,8 @@ struct appt_cli {
   struct api_client *c;
   struct cry_keys *k;
   char chain_id[LIM_CHAIN_ID_MAX + 1];
+  bool via_clinic;    /* POST /v1/appointments instead of printing */
+  struct hash32 salt; /* the last booking's, for via_clinic */
 };
 
 static void derive(struct hash32 *out, const struct cry_keys *k, const char *tag,
@@ -189,6 +194,7 @@ static int booking_args(struct appt_cli *a, const struct hash32 *slot, struct co
     memcpy(item, rd.id[i].b, 32);
     rc = cry_seal(item + 32, salt.b, sizeof(salt.b), &rd.box[i]);
   }
+  a->salt = salt;
   cry_wipe(&view, sizeof(view));
   cry_wipe(&seed, sizeof(seed));
   cry_wipe(&salt, sizeof(salt));
@@ -256,6 +262,56 @@ static int sign_auth(struct appt_cli *a, const struct ctr_method *m, struct code
   }
   free(buf);
   return cap != NULL ? OK : cli_report(rc == OK ? ERR_NOMEM : rc, "could not sign");
+}
+
+/* Sends the call to the node for its operator to carry (the patient's
+ * identity signs the request, not a transaction): prints the answer. */
+static int relay(struct appt_cli *a, const struct ctr_method *m, const struct codec_value *vals) {
+  uint8_t *args = malloc(LIM_ARGS_MAX);
+  char *body = malloc(2 * LIM_ARGS_MAX + 256);
+  size_t len = 0;
+  int rc = args == NULL || body == NULL ? ERR_NOMEM
+                                        : codec_record_encode(m->args, vals, args, LIM_ARGS_MAX,
+                                                              &len);
+  if (rc == OK) {
+    char salt[65];
+    base_hash_hex(salt, &a->salt);
+    int n = snprintf(body, 64, "{\"method\":\"%s\",\"args\":\"", m->method);
+    base_hex_encode(body + n, args, len);
+    n += (int)(2 * len);
+    if (strcmp(m->method, "cancel") == 0) {
+      snprintf(body + n, 8, "\"}");
+    } else {
+      snprintf(body + n, 96, "\",\"salt\":\"%s\"}", salt);
+    }
+    struct api_response r;
+    rc = api_client_post_signed(a->c, "/v1/appointments", (const uint8_t *)body, strlen(body),
+                                a->k, a->chain_id, &r);
+    if (rc == OK) {
+      char code[64];
+      char msg[256];
+      if (r.body != NULL) {
+        cli_print_body(r.body);
+      }
+      rc = cli_http_error(&r, code, sizeof(code), msg, sizeof(msg));
+      if (rc != OK) {
+        (void)cli_fail_named(code, msg);
+      }
+      api_response_free(&r);
+    }
+  }
+  free(body);
+  free(args);
+  return rc;
+}
+
+/* Prints the arguments, or with --via-clinic relays the call. */
+static int emit(struct appt_cli *a, const struct ctr_method *m, const struct codec_value *vals) {
+  if (a->via_clinic) {
+    return relay(a, m, vals);
+  }
+  print_args(m, vals);
+  return OK;
 }
 
 static const struct ctr_method *method(const char *name) {
@@ -367,10 +423,7 @@ static int run_sub(struct appt_cli *a, char **pos, size_t npos) {
     if (rc == OK) {
       rc = booking_args(a, &slot, vals, items);
     }
-    if (rc == OK) {
-      print_args(method("book"), vals);
-    }
-    return rc;
+    return rc == OK ? emit(a, method("book"), vals) : rc;
   }
   if (strcmp(sub, "open") == 0 && npos == 2) {
     int rc = parse_id(pos[1], &id);
@@ -399,22 +452,21 @@ static int run_sub(struct appt_cli *a, char **pos, size_t npos) {
   vals[0] = (struct codec_value){.type = CODEC_ID, .id = id};
   const struct ctr_method *m = method(cancel ? "cancel" : "reschedule");
   rc = sign_auth(a, m, vals, &old_slot, &sig);
-  if (rc == OK) {
-    print_args(m, vals);
-  }
-  return rc;
+  return rc == OK ? emit(a, m, vals) : rc;
 }
 
 int cli_cmd_appt(int argc, char **argv) {
   const char *node = NULL;
   const char *key = NULL;
   bool json = false;
+  bool via_clinic = false;
   char *pos[4];
   size_t npos = 0;
   struct cli_opt opts[] = {
       {"node", CLI_OPT_STR, &node, false},
       {"key", CLI_OPT_STR, &key, false},
       {"json", CLI_OPT_FLAG, &json, false},
+      {"via-clinic", CLI_OPT_FLAG, &via_clinic, false},
   };
   char err[256];
   if (cli_opts_parse(opts, ARRAY_LEN(opts), argc - 1, argv + 1, pos, ARRAY_LEN(pos), &npos, err,
@@ -427,6 +479,7 @@ int cli_cmd_appt(int argc, char **argv) {
   }
   struct appt_cli a;
   memset(&a, 0, sizeof(a));
+  a.via_clinic = via_clinic;
   int rc = cli_keys_load(&a.k, key);
   if (rc != OK) {
     return cli_fail(rc, "could not open the keystore %s", key);
@@ -444,5 +497,6 @@ int cli_cmd_appt(int argc, char **argv) {
   }
   api_client_destroy(a.c);
   cry_keys_destroy(a.k);
+  cry_wipe(&a.salt, sizeof(a.salt));
   return cli_exit_code(rc);
 }

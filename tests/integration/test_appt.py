@@ -175,6 +175,38 @@ def journey(net, doctor, other_doc, patient, other, t0):
     return schedule
 
 
+def via_clinic(net, doctor, patient, t0):
+    """The private path: the patient signs a request, node 0's operator
+    (Riverside's admin) carries the call; no block names the patient."""
+    http = net.http()
+    code, free = http.get(f"/v1/slots?practitioner={doctor['id']}&from={t0}&to={t0 + DAY}"
+                          "&status=free")
+    slot = free["items"][-1]["id"]
+    rc, out, err = net.run("appt", "--node", net.url(0), "--key", patient["file"], "--via-clinic",
+                           "book", slot)
+    doc = mc._json(out.encode()) if out.strip() else None
+    mc.check(rc == 0 and doc and doc["result"] == "OK", "booked through the clinic's node")
+    code, blk = http.get(f"/v1/blocks/{doc['height']}")
+    tx = [t for t in blk["txs"] if t["hash"] == doc["hash"]][0]
+    mc.check(tx["method"] == "book" and tx["sender"] != patient["id"],
+             "the operator, not the patient, sends the booking")
+    mc.check(patient["id"] not in str(blk), "the block does not name the patient anywhere")
+    code, s = http.get(f"/v1/slots/{slot}")
+    appt = s["appointment"]
+    opened = appt_args(net, doctor["file"], "open", appt)
+    mc.check(opened == [f"patient={patient['id']}"], "the doctor still opens who booked")
+    rc, out, err = net.run("appt", "--node", net.url(0), "--key", doctor["file"], "--via-clinic",
+                           "book", free["items"][-2]["id"])
+    mc.check(rc != 0 and "UNAUTHORIZED" in err, "the clinic's node books only for patients")
+    rc, out, err = net.run("appt", "--node", net.url(1), "--key", patient["file"], "--via-clinic",
+                           "book", free["items"][-2]["id"])
+    mc.check(rc != 0 and "NO_OPERATOR_KEY" in err, "a node without the clinic's operator key")
+    rc, out, err = net.run("appt", "--node", net.url(0), "--key", patient["file"], "--via-clinic",
+                           "cancel", appt)
+    code, s = http.get(f"/v1/slots/{slot}")
+    mc.check(rc == 0 and s["status"] == "free", "cancelled through the clinic's node")
+
+
 def bad_input(net, doctor, other_doc, patient, other, t0):
     http = net.http()
     a = net.admin_key(HOSP_A)
@@ -306,12 +338,14 @@ def main():
     a = mc.args()
     net = mc.Net(a.bin, nodes=NODES, keep=a.keep, name="appt")
     try:
+        net.config_set(0, operator_key=net.admin_key(HOSP_A))
         net.start()
         for i in range(NODES):
             net.wait_height(1, i, timeout=60)
         doctor, other_doc, patient, other = people(net)
         t0 = (int(time.time() * 1000) // HOUR + 24) * HOUR
         journey(net, doctor, other_doc, patient, other, t0)
+        via_clinic(net, doctor, patient, t0)
         bad_input(net, doctor, other_doc, patient, other, t0)
         race(net, t0)
     finally:
