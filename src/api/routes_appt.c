@@ -183,17 +183,15 @@ int api_h_appt_search(struct api_ctx *c) {
 /* GET /v1/patients/{id}/appointments?view_key=HEX: signed. */
 int api_h_patient_appts(struct api_ctx *c) {
   struct hash32 patient;
-  struct hash32 view_key;
+  struct hash32 view_key = {{0}};
   bool has_view = false;
   struct range r;
+  memset(&r, 0, sizeof(r));
   if (api_param_id(c, &patient) != OK) {
     return ERR_BAD_REQUEST;
   }
-  if (api_query_id(c, "view_key", &view_key, &has_view) != OK || !has_view ||
-      range_parse(c, &r) != OK || r.has_practitioner || r.status.len != 0) {
-    return ERR_BAD_REQUEST;
-  }
-  r.status = (struct bytes){(const uint8_t *)CTR_SLOT_BUSY, strlen(CTR_SLOT_BUSY)};
+  /* Who asks comes before what is asked: a request without the view key
+   * is refused as unsigned or unauthorized first, never probed. */
   struct node_view *v = NULL;
   int rc = api_view_open(c, &v);
   if (rc != OK) {
@@ -205,6 +203,11 @@ int api_h_patient_appts(struct api_ctx *c) {
   if (rc == OK) {
     rc = ctr_read_patient(st, &reader, &patient);
   }
+  if (rc == OK && (api_query_id(c, "view_key", &view_key, &has_view) != OK || !has_view ||
+                   range_parse(c, &r) != OK || r.has_practitioner || r.status.len != 0)) {
+    rc = ERR_BAD_REQUEST;
+  }
+  r.status = (struct bytes){(const uint8_t *)CTR_SLOT_BUSY, strlen(CTR_SLOT_BUSY)};
   struct page p = {st, NULL, &patient, &view_key};
   if (rc == OK) {
     rc = search_answer(c, &p, CTR_SLOT, &r, visit_mine);
