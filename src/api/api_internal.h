@@ -33,6 +33,8 @@ struct api_request {
   const char *auth_timestamp; /* X-Medchain-Timestamp */
   const char *auth_nonce;     /* X-Medchain-Nonce */
   const char *auth_signature; /* X-Medchain-Signature */
+  /* X-Medchain-Reason: an emergency read's reason (never logged). */
+  const char *reason;
   /* GET /v1/events: the server's event hub, and the subscription the
    * handler opens for the server to stream from (NULL: no streaming). */
   struct api_stream *stream;
@@ -54,6 +56,19 @@ struct api_file {
   char etag[API_ETAG_MAX]; /* "" when none */
 };
 
+/* Response headers a handler adds (names static). */
+#define API_HEADERS_MAX 3
+#define API_HEADER_VALUE_MAX (2 * LIM_SEALED_KEY_BYTES + 1)
+struct api_header {
+  const char *name;
+  char value[API_HEADER_VALUE_MAX];
+};
+
+/* Body bytes a request may carry: LIM_HTTP_BODY_MAX, or LIM_BLOB_BYTES_MAX
+ * (plus room for its JSON encoding on FHIR creates) for uploads. Decided
+ * from the method and the raw target before the body is read. */
+size_t api_body_limit(const char *method, const char *uri);
+
 /* The answer: status, a malloc'd body and a static content type; for a
  * portal file the body is "" and file.fd holds the bytes to send. */
 struct api_reply {
@@ -63,6 +78,8 @@ struct api_reply {
   const char *content_type;
   const char *route;    /* matched route pattern (static), or "unmatched" */
   struct api_file file; /* file.open: owned by the reply until the server takes it */
+  uint8_t nheaders;
+  struct api_header headers[API_HEADERS_MAX];
 };
 
 struct api_metrics;
@@ -165,7 +182,11 @@ struct api_ctx {
   const char *content_type;
   const char *message;  /* static text replacing the error's err_str(), or NULL */
   struct api_file file; /* a portal file (static.c) */
+  uint8_t nheaders;     /* extra response headers (success and error alike) */
+  struct api_header headers[API_HEADERS_MAX];
 };
+/* Adds a response header (name static; value copied, truncated). */
+void api_header_add(struct api_ctx *c, const char *name, const char *value);
 typedef int (*api_handler_fn)(struct api_ctx *c);
 
 /* Query helpers: a parameter's decoded value, or NULL when absent. */
@@ -227,6 +248,9 @@ int api_auth_entity(struct state *st, enum ctr_kind kind, struct bytes val,
                     const struct hash32 *reader) MUST_CHECK;
 
 int api_h_health(struct api_ctx *c) MUST_CHECK;
+int api_h_record_content(struct api_ctx *c) MUST_CHECK;
+int api_h_blob_put(struct api_ctx *c) MUST_CHECK;
+int api_h_blob_get(struct api_ctx *c) MUST_CHECK;
 int api_h_metrics(struct api_ctx *c) MUST_CHECK;
 int api_h_methods(struct api_ctx *c) MUST_CHECK;
 int api_h_status(struct api_ctx *c) MUST_CHECK;
@@ -379,6 +403,10 @@ int api_event_consent(char *out, size_t cap, size_t *len, uint64_t height, uint3
                       const struct api_consent_change *cc) MUST_CHECK;
 /* The consent change of a consent.grant or consent.revoke (the revoked
  * consent read from n's committed state). ERR_NOT_FOUND for other methods. */
+/* An "access" event from a decoded audit entry f (schema s): ids, purpose,
+ * emergency flag, outcome, node, height. */
+int api_event_access(char *out, size_t cap, size_t *len, uint64_t height, uint32_t index,
+                     const struct codec_schema *s, const struct codec_value *f) MUST_CHECK;
 int api_consent_change(struct node *n, const struct tx *tx, const struct hash32 *tx_hash,
                        struct api_consent_change *out) MUST_CHECK;
 /* One appointment an appt call changed, as committed: ids, times and

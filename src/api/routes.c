@@ -25,6 +25,7 @@
 #include "api/api_internal.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,6 +65,9 @@ static const struct route routes[] = {
     {"GET", "/v1/consents/{id}", api_h_entity_get, ENTITY(CTR_CONSENT)},
     {"GET", "/v1/records", api_h_entity_list, ENTITY(CTR_RECORD)},
     {"GET", "/v1/records/{id}", api_h_entity_get, ENTITY(CTR_RECORD)},
+    {"GET", "/v1/records/{id}/content", api_h_record_content, NULL},
+    {"PUT", "/v1/blobs/{hash}", api_h_blob_put, NULL},
+    {"GET", "/v1/blobs/{hash}", api_h_blob_get, NULL},
     {"GET", "/v1/audit", api_h_entity_list, ENTITY(CTR_AUDIT)},
     {"GET", "/v1/audit/{id}", api_h_entity_get, ENTITY(CTR_AUDIT)},
     {"GET", "/v1/schedules", api_h_entity_list, ENTITY(CTR_SCHEDULE)},
@@ -409,9 +413,26 @@ static const char *log_method(const char *method) {
   return "OTHER";
 }
 
+size_t api_body_limit(const char *method, const char *uri) {
+  if (strcmp(method, "PUT") == 0 && strncmp(uri, "/v1/blobs/", 10) == 0) {
+    return LIM_BLOB_BYTES_MAX;
+  }
+  if (strcmp(method, "POST") == 0 && strncmp(uri, "/fhir/", 6) == 0) {
+    return LIM_BLOB_BYTES_MAX;
+  }
+  return LIM_HTTP_BODY_MAX;
+}
+
+void api_header_add(struct api_ctx *c, const char *name, const char *value) {
+  assert(c->nheaders < API_HEADERS_MAX);
+  struct api_header *h = &c->headers[c->nheaders++];
+  h->name = name;
+  snprintf(h->value, sizeof h->value, "%s", value);
+}
+
 static int dispatch(struct api_ctx *c, const struct route *r, const char *param, size_t param_len) {
   const struct api_request *req = c->req;
-  if (req->body_oversize || req->body_len > LIM_HTTP_BODY_MAX) {
+  if (req->body_oversize || req->body_len > api_body_limit(req->method, req->path)) {
     return ERR_OVERSIZE;
   }
   if (param_len > API_PARAM_MAX) {
@@ -451,6 +472,8 @@ void api_route(struct node *n, struct api_metrics *m, const struct api_request *
   }
   if (c != NULL) {
     reply_from_ctx(out, rc, c);
+    out->nheaders = c->nheaders;
+    memcpy(out->headers, c->headers, sizeof out->headers);
     if (c->file.open) {
       close(c->file.fd); /* not handed over: the answer is an error */
     }

@@ -53,7 +53,9 @@ int cli_cmd_node(int argc, char **argv);
 int cli_cmd_tx(int argc, char **argv);
 int cli_cmd_query(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
+int cli_cmd_records(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_ecg(int argc, char **argv);
 int cli_cmd_appt(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_help(int argc, char **argv);
@@ -213,6 +215,20 @@ struct cli_tx_result {
 /* Reads a POST /v1/txs answer: an HTTP error document is a rejection; a
  * success names where the transaction landed and its result code. */
 void cli_tx_result_parse(const struct api_response *r, struct cli_tx_result *out);
+
+/* ---- records (cmd_records.c) ------------------------------------------------ */
+
+/* Encrypts plain here, uploads the ciphertext and anchors it as key's
+ * identity (a practitioner) for the patient (hex id); *record gets the new
+ * id. Errors are reported on stderr and returned. */
+int cli_record_put(const char *node, const char *key, const char *patient_hex, const char *category,
+                   const char *fhir_type, const uint8_t *plain, size_t len,
+                   struct hash32 *record) MUST_CHECK;
+/* Reads record (hex id) as key's identity for purpose (emergency: with a
+ * reason), checks the ciphertext against the anchor and decrypts it into
+ * *plain (malloc'd; the caller wipes and frees). */
+int cli_record_get(const char *node, const char *key, const char *record_hex, const char *purpose,
+                   const char *reason, uint8_t **plain, size_t *len) MUST_CHECK;
 
 /* ---- processes (cli_proc.c) -------------------------------------------------- */
 

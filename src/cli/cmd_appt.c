@@ -285,8 +285,9 @@ static int relay(struct appt_cli *a, const struct ctr_method *m, const struct co
       snprintf(body + n, 96, "\",\"salt\":\"%s\"}", salt);
     }
     struct api_response r;
-    rc = api_client_post_signed(a->c, "/v1/appointments", (const uint8_t *)body, strlen(body),
-                                a->k, a->chain_id, &r);
+    rc = api_client_send_signed(a->c, "POST", "/v1/appointments", "application/json",
+                                (const uint8_t *)body, strlen(body), NULL, a->k, a->chain_id,
+                                &r);
     if (rc == OK) {
       char code[64];
       char msg[256];

@@ -193,8 +193,8 @@ struct ctr_audit {
   struct hash32 org;
   uint64_t height;
   uint64_t time_ms;
-  struct hash32 node;        /* the node that served (zero: logged by the accessor) */
-  struct ctr_str outcome;    /* "granted" or the stable code of the refusal */
+  struct hash32 node;           /* the node that served (zero: logged by the accessor) */
+  struct ctr_str outcome;       /* "granted" or the stable code of the refusal */
   struct ctr_var reason_sealed; /* emergency: the reason sealed to the patient */
 };
 

@@ -83,10 +83,11 @@ static const struct codec_field record_fields[] = {
     F_BOOL("erased"),
 };
 static const struct codec_field audit_fields[] = {
-    F_ID("id"),        F_U64("seq"),         F_ID("record"),      F_ID("patient"),
-    F_ID("accessor"),  F_STR("purpose", 32), F_BOOL("emergency"), F_ID("reason_hash"),
-    F_ID("logged_by"), F_ID("org"),          F_U64("height"),     F_U64("time_ms"),
-    F_ID("node"),      F_STR("outcome", 32), F_BYTES("reason_sealed", CTR_VAR_MAX),
+    F_ID("id"),          F_U64("seq"),         F_ID("record"),
+    F_ID("patient"),     F_ID("accessor"),     F_STR("purpose", 32),
+    F_BOOL("emergency"), F_ID("reason_hash"),  F_ID("logged_by"),
+    F_ID("org"),         F_U64("height"),      F_U64("time_ms"),
+    F_ID("node"),        F_STR("outcome", 32), F_BYTES("reason_sealed", CTR_VAR_MAX),
 };
 static const struct codec_field validator_fields[] = {
     F_ID("id"),
@@ -176,13 +177,17 @@ static const struct codec_field anchor_args[] = {
 };
 static const struct codec_field erase_args[] = {F_ID("record")};
 static const struct codec_field log_args[] = {
-    F_ID("record"),      F_ID("accessor"),    F_STR("purpose", 32),
-    F_BOOL("emergency"), F_ID("reason_hash"), F_ID("node"),
+    F_ID("record"),
+    F_ID("accessor"),
+    F_STR("purpose", 32),
+    F_BOOL("emergency"),
+    F_ID("reason_hash"),
+    F_ID("node"),
     F_BYTES("reason_sealed", CTR_VAR_MAX),
 };
 static const struct codec_field log_batch_args[] = {
     F_ID("node"),
-    F_BYTES("entries", LIM_AUDIT_BATCH_MAX * CTR_AUDIT_ENTRY_BYTES),
+    F_BYTES("entries", LIM_AUDIT_BATCH_MAX *CTR_AUDIT_ENTRY_BYTES),
 };
 static const struct codec_field anchor_for_args[] = {
     F_ID("record"),       F_ID("patient"), F_STR("category", 64), F_STR("fhir_type", 64),

@@ -238,7 +238,7 @@ def populate(net):
               "category=cardiology", "fhir_type=Observation", f"content_hash={'22' * 32}",
               "size=512", f"keys={keys}")
     net.tx_ok(doctor["file"], "audit.log", f"record={record}", f"accessor={doctor['id']}",
-              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}")
+              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
     auditor = net.keygen("auditor")
     net.tx_ok(a, "identity.register", "kind=auditor", f"sign_pk=@{auditor['file']}",
               f"box_pk=@{auditor['file']}", f"licence_hash={'00' * 32}", "role=")
@@ -415,7 +415,7 @@ def walk_txs(w, net, doctor, patient, record):
     path = "/v1/txs"
     n = next_nonce(net, doctor["id"])
     log = ("audit.log", f"record={record}", f"accessor={doctor['id']}", "purpose=treatment",
-           "emergency=false", f"reason_hash={'00' * 32}")
+           "emergency=false", f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
     t1 = sign(net, doctor["file"], doctor["id"], n, *log)
     body = json.dumps({"tx": t1["tx"]}).encode()
     got = w.check("POST", path, path + "?wait=commit&timeout_ms=20000", body, "application/json",
@@ -449,7 +449,7 @@ def walk_txs(w, net, doctor, patient, record):
     n = next_nonce(net, doctor["id"])
     t = sign(net, doctor["file"], doctor["id"], n, "audit.log", f"record={UNKNOWN_ID}",
              f"accessor={doctor['id']}", "purpose=treatment", "emergency=false",
-             f"reason_hash={'00' * 32}")
+             f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
     w.check("POST", path, path, json.dumps({"tx": t["tx"]}).encode(), "application/json",
             expect=404, what="(unknown record)")
     w.check("POST", path, path + "?wait=later", body, "application/json", expect=400,
