@@ -50,7 +50,7 @@ struct ev_slot {
 struct api_sub {
   struct api_events *hub;
   bool used;
-  bool by_patient; /* consent events of `patient` instead of tx events */
+  bool by_patient;      /* consent events of `patient` instead of tx events */
   bool by_practitioner; /* with by_patient: `patient` is a practitioner whose
                            appointment events the stream carries instead */
   struct hash32 patient;

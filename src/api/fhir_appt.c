@@ -91,9 +91,9 @@ json_t *api_fhir_slot(struct bytes val) {
 
 const char *api_fhir_appt_status(struct bytes status) {
   static const char *const map[][2] = {
-      {CTR_APPT_BOOKED, "booked"},         {CTR_APPT_CHECKED_IN, "checked-in"},
-      {CTR_APPT_FULFILLED, "fulfilled"},   {CTR_APPT_NOSHOW, "noshow"},
-      {CTR_APPT_CANCELLED, "cancelled"},   {CTR_APPT_RESCHEDULED, "cancelled"},
+      {CTR_APPT_BOOKED, "booked"},       {CTR_APPT_CHECKED_IN, "checked-in"},
+      {CTR_APPT_FULFILLED, "fulfilled"}, {CTR_APPT_NOSHOW, "noshow"},
+      {CTR_APPT_CANCELLED, "cancelled"}, {CTR_APPT_RESCHEDULED, "cancelled"},
   };
   for (size_t i = 0; i < ARRAY_LEN(map); i++) {
     if (status.len == strlen(map[i][0]) && memcmp(status.ptr, map[i][0], status.len) == 0) {
@@ -113,23 +113,20 @@ json_t *api_fhir_appointment(struct bytes val, const struct hash32 *patient) {
                             reference("Practitioner", &f(CTR_APPT, v, "practitioner")->id),
                             "status", "accepted");
   if (parts != NULL && patient != NULL &&
-      json_array_append_new(parts, json_pack("{s:o, s:s}", "actor",
-                                             reference("Patient", patient), "status",
-                                             "accepted")) != 0) {
+      json_array_append_new(parts, json_pack("{s:o, s:s}", "actor", reference("Patient", patient),
+                                             "status", "accepted")) != 0) {
     json_decref(parts);
     parts = NULL;
   }
   json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:[o], s:o}", "resourceType", "Appointment",
                         "id", id_json(&f(CTR_APPT, v, "id")->id), "status",
-                        api_fhir_appt_status(st), "start",
-                        instant(f(CTR_APPT, v, "start_ms")->u64), "end",
-                        instant(f(CTR_APPT, v, "end_ms")->u64), "slot",
+                        api_fhir_appt_status(st), "start", instant(f(CTR_APPT, v, "start_ms")->u64),
+                        "end", instant(f(CTR_APPT, v, "end_ms")->u64), "slot",
                         reference("Slot", &f(CTR_APPT, v, "slot")->id), "participant", parts);
-  bool moved = st.len == strlen(CTR_APPT_RESCHEDULED) &&
-               memcmp(st.ptr, CTR_APPT_RESCHEDULED, st.len) == 0;
+  bool moved =
+      st.len == strlen(CTR_APPT_RESCHEDULED) && memcmp(st.ptr, CTR_APPT_RESCHEDULED, st.len) == 0;
   if (o != NULL && moved &&
-      json_object_set_new(o, "cancelationReason", json_pack("{s:s}", "text", "rescheduled")) !=
-          0) {
+      json_object_set_new(o, "cancelationReason", json_pack("{s:s}", "text", "rescheduled")) != 0) {
     json_decref(o);
     o = NULL;
   }

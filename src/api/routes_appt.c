@@ -255,9 +255,8 @@ static int relay_body(const struct api_ctx *c, struct relay *r) {
        strcmp(method, "reschedule") == 0)) {
     r->m = ctr_method_find((struct bytes){(const uint8_t *)"appt", 4},
                            (struct bytes){(const uint8_t *)method, strlen(method)});
-    rc = base_hex_decode_var(r->args, sizeof(r->args), &r->args_len, args) == OK
-             ? OK
-             : ERR_BAD_REQUEST;
+    rc = base_hex_decode_var(r->args, sizeof(r->args), &r->args_len, args) == OK ? OK
+                                                                                 : ERR_BAD_REQUEST;
   }
   r->has_salt = salt != NULL;
   if (rc == OK && r->has_salt && base_hex_decode(r->salt.b, sizeof(r->salt.b), salt) != OK) {

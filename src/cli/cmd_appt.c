@@ -270,9 +270,9 @@ static int relay(struct appt_cli *a, const struct ctr_method *m, const struct co
   uint8_t *args = malloc(LIM_ARGS_MAX);
   char *body = malloc(2 * LIM_ARGS_MAX + 256);
   size_t len = 0;
-  int rc = args == NULL || body == NULL ? ERR_NOMEM
-                                        : codec_record_encode(m->args, vals, args, LIM_ARGS_MAX,
-                                                              &len);
+  int rc = args == NULL || body == NULL
+               ? ERR_NOMEM
+               : codec_record_encode(m->args, vals, args, LIM_ARGS_MAX, &len);
   if (rc == OK) {
     char salt[65];
     base_hash_hex(salt, &a->salt);
@@ -286,8 +286,7 @@ static int relay(struct appt_cli *a, const struct ctr_method *m, const struct co
     }
     struct api_response r;
     rc = api_client_send_signed(a->c, "POST", "/v1/appointments", "application/json",
-                                (const uint8_t *)body, strlen(body), NULL, a->k, a->chain_id,
-                                &r);
+                                (const uint8_t *)body, strlen(body), NULL, a->k, a->chain_id, &r);
     if (rc == OK) {
       char code[64];
       char msg[256];
@@ -316,9 +315,8 @@ static int emit(struct appt_cli *a, const struct ctr_method *m, const struct cod
 }
 
 static const struct ctr_method *method(const char *name) {
-  const struct ctr_method *m =
-      ctr_method_find((struct bytes){(const uint8_t *)"appt", 4},
-                      (struct bytes){(const uint8_t *)name, strlen(name)});
+  const struct ctr_method *m = ctr_method_find((struct bytes){(const uint8_t *)"appt", 4},
+                                               (struct bytes){(const uint8_t *)name, strlen(name)});
   assert(m != NULL);
   return m;
 }
@@ -337,7 +335,7 @@ static int open_salt(struct appt_cli *a, const char *body, const struct hash32 *
   for (unsigned i = 0; i < LIM_KEYS_MAX; i++) {
     char field[40];
     char hex[2 * LIM_SEALED_KEY_BYTES + 8];
-    struct hash32 r;
+    struct hash32 r = {{0}};
     snprintf(field, sizeof(field), "keys.%u.reader", i);
     if (api_json_lookup(body, field, hex, sizeof(hex)) != OK ||
         base_hex_decode(r.b, sizeof(r.b), hex) != OK) {

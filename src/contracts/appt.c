@@ -295,6 +295,7 @@ static int keys_check(const struct ctr_org *org, const struct hash32 *practition
 
 /* Loads the slot a booking names and checks it can be booked now. */
 static int slot_bookable(struct ctr_ctx *c, const struct hash32 *id, struct ctr_slot *sl) {
+  memset(sl, 0, sizeof(*sl)); /* ctr_load does too; said here for the analyzer */
   int rc = ctr_load(c->st, id, sl);
   if (rc == ERR_NOT_FOUND) {
     return ERR_UNKNOWN_SLOT;
@@ -388,6 +389,7 @@ int ctr_appt_book(struct ctr_ctx *c, const struct codec_value *a) {
 /* ---- cancel, reschedule, mark ------------------------------------------------------------ */
 
 static int appt_load(struct ctr_ctx *c, const struct hash32 *id, struct ctr_appt *ap) {
+  memset(ap, 0, sizeof(*ap)); /* ctr_load does too; said here for the analyzer */
   int rc = ctr_load(c->st, id, ap);
   return rc == ERR_NOT_FOUND ? ERR_UNKNOWN_APPOINTMENT : rc;
 }
@@ -408,7 +410,10 @@ static int appt_release(struct ctr_ctx *c, struct ctr_appt *ap, const char *stat
   ctr_str_setz(&ap->status, status);
   ap->updated_height = c->env->height;
   rc = ctr_store(c->st, &sl);
-  return rc == OK ? ctr_store(c->st, ap) : rc;
+  if (rc != OK) {
+    return rc;
+  }
+  return ctr_store(c->st, ap);
 }
 
 int ctr_appt_cancel(struct ctr_ctx *c, const struct codec_value *a) {

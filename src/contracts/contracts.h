@@ -67,23 +67,23 @@ const struct ctr_method *ctr_method_find(struct bytes contract, struct bytes met
 /* ---- entities ----------------------------------------------------------- */
 
 enum ctr_kind {
-  CTR_ORG = 0,   /* organization: id, name, kind, status, member, admitted_height, admins */
-  CTR_IDENTITY,  /* id, kind, org, sign_pk, box_pk, status, licence_hash, role, guardians,
-                    created_height, nonce is separate (ctr_nonce) */
-  CTR_PROPOSAL,  /* governance proposal: id, name, kind, admin_pk, admin_box, proposer, votes,
-                    status, created_height */
-  CTR_CONSENT,   /* id, patient, grantee, scope, category, record, purpose, expires_ms, status,
-                    granted_by, granted_height, revoked_height */
-  CTR_RECORD,    /* id, patient, author, org, category, fhir_type, content_hash, size, keys,
-                    created_height, created_ms, erased */
-  CTR_AUDIT,     /* id, seq, record, patient, accessor, purpose, emergency, reason_hash,
-                    logged_by, org, height, time_ms */
-  CTR_VALIDATOR, /* id, pk, power */
-  CTR_SCHEDULE,  /* appointments: id, org, practitioner, service_type, created_height */
-  CTR_SLOT,      /* id, schedule, org, practitioner, service_type, start_ms, end_ms, status,
-                    appointment, created_height */
-  CTR_APPT,      /* id, slot, org, practitioner, start_ms, end_ms, commitment, patient_enc,
-                    booker_pk, keys, status, booked_height, updated_height, previous */
+  CTR_ORG = 0,     /* organization: id, name, kind, status, member, admitted_height, admins */
+  CTR_IDENTITY,    /* id, kind, org, sign_pk, box_pk, status, licence_hash, role, guardians,
+                      created_height, nonce is separate (ctr_nonce) */
+  CTR_PROPOSAL,    /* governance proposal: id, name, kind, admin_pk, admin_box, proposer, votes,
+                      status, created_height */
+  CTR_CONSENT,     /* id, patient, grantee, scope, category, record, purpose, expires_ms, status,
+                      granted_by, granted_height, revoked_height */
+  CTR_RECORD,      /* id, patient, author, org, category, fhir_type, content_hash, size, keys,
+                      created_height, created_ms, erased */
+  CTR_AUDIT,       /* id, seq, record, patient, accessor, purpose, emergency, reason_hash,
+                      logged_by, org, height, time_ms */
+  CTR_VALIDATOR,   /* id, pk, power */
+  CTR_SCHEDULE,    /* appointments: id, org, practitioner, service_type, created_height */
+  CTR_SLOT,        /* id, schedule, org, practitioner, service_type, start_ms, end_ms, status,
+                      appointment, created_height */
+  CTR_APPT,        /* id, slot, org, practitioner, start_ms, end_ms, commitment, patient_enc,
+                      booker_pk, keys, status, booked_height, updated_height, previous */
   CTR_APPT_POLICY, /* an organization's booking rules: id (the org), cancel_cutoff_ms,
                       updated_height */
   CTR_KIND_COUNT_
@@ -107,12 +107,12 @@ int ctr_next_nonce(struct state *st, const struct hash32 *id, uint64_t *nonce) M
 
 /* Listing filters. */
 enum ctr_filter {
-  CTR_ALL = 0,    /* every entity of the kind */
-  CTR_BY_PATIENT, /* consents, records, audit entries of one patient */
-  CTR_BY_GRANTEE, /* consents granted to one identity or organization */
-  CTR_BY_RECORD,  /* audit entries of one record; consents scoped to it */
-  CTR_BY_ORG,     /* identities of one organization */
-  CTR_BY_CONTENT, /* records whose ciphertext has this hash */
+  CTR_ALL = 0,         /* every entity of the kind */
+  CTR_BY_PATIENT,      /* consents, records, audit entries of one patient */
+  CTR_BY_GRANTEE,      /* consents granted to one identity or organization */
+  CTR_BY_RECORD,       /* audit entries of one record; consents scoped to it */
+  CTR_BY_ORG,          /* identities of one organization */
+  CTR_BY_CONTENT,      /* records whose ciphertext has this hash */
   CTR_BY_PRACTITIONER, /* schedules, and appointments by start time, of one practitioner */
 };
 

@@ -113,8 +113,10 @@ static const struct slot validator_slots[] = {
 };
 
 static const struct slot schedule_slots[] = {
-    S(struct ctr_schedule, id),           S(struct ctr_schedule, org),
-    S(struct ctr_schedule, practitioner), S(struct ctr_schedule, service_type),
+    S(struct ctr_schedule, id),
+    S(struct ctr_schedule, org),
+    S(struct ctr_schedule, practitioner),
+    S(struct ctr_schedule, service_type),
     S(struct ctr_schedule, created_height),
 };
 static const struct slot slot_slots[] = {
@@ -125,13 +127,20 @@ static const struct slot slot_slots[] = {
     S(struct ctr_slot, appointment),  S(struct ctr_slot, created_height),
 };
 static const struct slot appt_slots[] = {
-    S(struct ctr_appt, id),          S(struct ctr_appt, slot),
-    S(struct ctr_appt, org),         S(struct ctr_appt, practitioner),
-    S(struct ctr_appt, start_ms),    S(struct ctr_appt, end_ms),
-    S(struct ctr_appt, commitment),  S(struct ctr_appt, patient_enc),
-    S(struct ctr_appt, booker_pk),   L(struct ctr_appt, keys, nkeys),
-    S(struct ctr_appt, status),      S(struct ctr_appt, booked_height),
-    S(struct ctr_appt, updated_height), S(struct ctr_appt, previous),
+    S(struct ctr_appt, id),
+    S(struct ctr_appt, slot),
+    S(struct ctr_appt, org),
+    S(struct ctr_appt, practitioner),
+    S(struct ctr_appt, start_ms),
+    S(struct ctr_appt, end_ms),
+    S(struct ctr_appt, commitment),
+    S(struct ctr_appt, patient_enc),
+    S(struct ctr_appt, booker_pk),
+    L(struct ctr_appt, keys, nkeys),
+    S(struct ctr_appt, status),
+    S(struct ctr_appt, booked_height),
+    S(struct ctr_appt, updated_height),
+    S(struct ctr_appt, previous),
 };
 static const struct slot appt_policy_slots[] = {
     S(struct ctr_appt_policy, id),

@@ -96,18 +96,39 @@ static const struct codec_field validator_fields[] = {
 };
 
 static const struct codec_field schedule_fields[] = {
-    F_ID("id"), F_ID("org"), F_ID("practitioner"), F_STR("service_type", 64), F_U64("created_height"),
+    F_ID("id"),
+    F_ID("org"),
+    F_ID("practitioner"),
+    F_STR("service_type", 64),
+    F_U64("created_height"),
 };
 static const struct codec_field slot_fields[] = {
-    F_ID("id"),           F_ID("schedule"),    F_ID("org"),           F_ID("practitioner"),
-    F_STR("service_type", 64), F_U64("start_ms"), F_U64("end_ms"),     F_STR("status", 16),
-    F_ID("appointment"),  F_U64("created_height"),
+    F_ID("id"),
+    F_ID("schedule"),
+    F_ID("org"),
+    F_ID("practitioner"),
+    F_STR("service_type", 64),
+    F_U64("start_ms"),
+    F_U64("end_ms"),
+    F_STR("status", 16),
+    F_ID("appointment"),
+    F_U64("created_height"),
 };
 static const struct codec_field appt_fields[] = {
-    F_ID("id"),           F_ID("slot"),           F_ID("org"),         F_ID("practitioner"),
-    F_U64("start_ms"),    F_U64("end_ms"),        F_ID("commitment"),  F_ID("patient_enc"),
-    F_PK("booker_pk"),    F_KEYS("keys"),         F_STR("status", 16), F_U64("booked_height"),
-    F_U64("updated_height"), F_ID("previous"),
+    F_ID("id"),
+    F_ID("slot"),
+    F_ID("org"),
+    F_ID("practitioner"),
+    F_U64("start_ms"),
+    F_U64("end_ms"),
+    F_ID("commitment"),
+    F_ID("patient_enc"),
+    F_PK("booker_pk"),
+    F_KEYS("keys"),
+    F_STR("status", 16),
+    F_U64("booked_height"),
+    F_U64("updated_height"),
+    F_ID("previous"),
 };
 static const struct codec_field appt_policy_fields[] = {
     F_ID("id"),
@@ -213,7 +234,7 @@ static const struct codec_field appt_cancel_args[] = {
     {"auth", CODEC_BYTES, 64},
 };
 static const struct codec_field appt_reschedule_args[] = {
-    F_ID("appointment"), F_ID("slot"),   F_ID("commitment"),         F_ID("patient_enc"),
+    F_ID("appointment"), F_ID("slot"),   F_ID("commitment"),        F_ID("patient_enc"),
     F_PK("booker_pk"),   F_KEYS("keys"), {"auth", CODEC_BYTES, 64},
 };
 static const struct codec_field appt_mark_args[] = {F_ID("appointment"), F_STR("status", 16)};
@@ -307,7 +328,8 @@ static const struct method_row methods[] = {
     {{"appt", "create_schedule", &appt_schedule_schema, "admin of the practitioner's organization",
       "Opens a schedule of one practitioner for one service type."},
      ctr_appt_schedule},
-    {{"appt", "publish", &appt_publish_schema, "admin of the schedule's organization, or its "
+    {{"appt", "publish", &appt_publish_schema,
+      "admin of the schedule's organization, or its "
       "practitioner",
       "Publishes up to 16 future slots (start, end) on a schedule."},
      ctr_appt_publish},
@@ -320,7 +342,8 @@ static const struct method_row methods[] = {
     {{"appt", "reschedule", &appt_reschedule_schema, "holder of the booking key, or the clinic",
       "Books a new slot and frees the old one in one step."},
      ctr_appt_reschedule},
-    {{"appt", "mark", &appt_mark_schema, "admin of the appointment's organization, or its "
+    {{"appt", "mark", &appt_mark_schema,
+      "admin of the appointment's organization, or its "
       "practitioner",
       "Marks an appointment checked_in, fulfilled or noshow."},
      ctr_appt_mark},

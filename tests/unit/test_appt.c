@@ -87,7 +87,6 @@ static struct hash32 hash_of(const char *tag, const char *s) {
   return h;
 }
 
-
 static struct hash32 zero_id(void) {
   struct hash32 z;
   memset(&z, 0, sizeof(z));
@@ -250,9 +249,6 @@ static struct hash32 field_id(struct fx *f, enum ctr_kind kind, const struct has
   return field(f, kind, id, name).id;
 }
 
-
-
-
 /* ---- fixture -------------------------------------------------------------- */
 
 static void genesis_fill(struct fx *f, struct ledger_genesis *g) {
@@ -339,7 +335,6 @@ static void world(struct fx *f) {
   EXPECT(OK, enrol(f, ADMIN_A, GUARD));
   EXPECT(OK, reg(f, ADMIN_A, AUD_A, "auditor", NULL, ""));
 }
-
 
 /* ---- appointment steps --------------------------------------------------------- */
 
@@ -449,7 +444,8 @@ static int call_signed(struct fx *f, int who, const char *method, struct codec_v
   return call_v(f, who, "appt", method, vals, n);
 }
 
-static int cancel_cap(struct fx *f, int who, const struct hash32 *appt, const struct cry_keys *cap) {
+static int cancel_cap(struct fx *f, int who, const struct hash32 *appt,
+                      const struct cry_keys *cap) {
   struct codec_value vals[2] = {v_id(*appt), {0}};
   return call_signed(f, who, "cancel", vals, 2, cap);
 }
@@ -462,9 +458,9 @@ static int cancel_clinic(struct fx *f, int who, const struct hash32 *appt) {
 static int reschedule_cap(struct fx *f, int who, const struct hash32 *appt,
                           const struct hash32 *slot, const struct booking *nb,
                           const struct cry_keys *cap) {
-  struct codec_value vals[7] = {v_id(*appt),        v_id(*slot),     v_id(nb->commitment),
-                                v_id(nb->enc),      v_pk(&nb->cap_pk), v_keys(&nb->keys),
-                                {0}};
+  struct codec_value vals[7] = {
+      v_id(*appt),       v_id(*slot), v_id(nb->commitment), v_id(nb->enc), v_pk(&nb->cap_pk),
+      v_keys(&nb->keys), {0}};
   return call_signed(f, who, "reschedule", vals, 7, cap);
 }
 
@@ -502,18 +498,18 @@ static void test_schedule(void **state) {
   struct fx *f = *state;
   world(f);
   /* Only an admin of the practitioner's own organization opens one. */
-  EXPECT(ERR_UNAUTHORIZED, CALL(f, PRAC_A, "appt", "create_schedule", v_id(f->act[PRAC_A].id),
-                                v_str("consult")));
-  EXPECT(ERR_UNAUTHORIZED, CALL(f, ADMIN_B, "appt", "create_schedule", v_id(f->act[PRAC_A].id),
-                                v_str("consult")));
-  EXPECT(ERR_UNKNOWN_IDENTITY, CALL(f, ADMIN_A, "appt", "create_schedule",
-                                    v_id(f->act[PAT_1].id), v_str("consult")));
+  EXPECT(ERR_UNAUTHORIZED,
+         CALL(f, PRAC_A, "appt", "create_schedule", v_id(f->act[PRAC_A].id), v_str("consult")));
+  EXPECT(ERR_UNAUTHORIZED,
+         CALL(f, ADMIN_B, "appt", "create_schedule", v_id(f->act[PRAC_A].id), v_str("consult")));
+  EXPECT(ERR_UNKNOWN_IDENTITY,
+         CALL(f, ADMIN_A, "appt", "create_schedule", v_id(f->act[PAT_1].id), v_str("consult")));
   EXPECT(ERR_UNKNOWN_IDENTITY, CALL(f, ADMIN_A, "appt", "create_schedule",
                                     v_id(hash_of("test", "nobody")), v_str("consult")));
   EXPECT(ERR_BAD_ARGS, CALL(f, ADMIN_A, "appt", "create_schedule", v_id(f->act[PRAC_A].id),
                             v_str("Dr Smith's list")));
-  EXPECT(OK, CALL(f, ADMIN_A, "appt", "create_schedule", v_id(f->act[PRAC_A].id),
-                  v_str("consult")));
+  EXPECT(OK,
+         CALL(f, ADMIN_A, "appt", "create_schedule", v_id(f->act[PRAC_A].id), v_str("consult")));
   struct hash32 sch = schedule_of(f);
   expect_str(f, CTR_SCHEDULE, &sch, "service_type", "consult");
   struct hash32 prac = field_id(f, CTR_SCHEDULE, &sch, "practitioner");
@@ -729,16 +725,16 @@ static void test_reschedule(void **state) {
   EXPECT(ERR_NOT_YOUR_BOOKING, cancel_cap(f, PAT_1, &a2, b1.cap));
   /* The clinic moves bookings only within its organization. */
 
-  EXPECT(OK, CALL(f, ADMIN_B, "appt", "create_schedule", v_id(f->act[PRAC_B].id),
-                  v_str("consult")));
+  EXPECT(OK,
+         CALL(f, ADMIN_B, "appt", "create_schedule", v_id(f->act[PRAC_B].id), v_str("consult")));
   struct hash32 schb = schedule_of(f);
   EXPECT(OK, publish(f, ADMIN_B, &schb, t, 30 * MIN_MS, 1));
   struct hash32 sb = slot_at(&schb, t);
   struct booking nb;
   booking_make(f, &nb, PAT_1, &sb, 0x66);
-  struct codec_value vals[7] = {v_id(a2),       v_id(sb),         v_id(nb.commitment),
-                                v_id(nb.enc),   v_pk(&nb.cap_pk), v_keys(&nb.keys),
-                                {.type = CODEC_BYTES}};
+  struct codec_value vals[7] = {
+      v_id(a2),         v_id(sb),         v_id(nb.commitment),  v_id(nb.enc),
+      v_pk(&nb.cap_pk), v_keys(&nb.keys), {.type = CODEC_BYTES}};
   EXPECT(ERR_UNAUTHORIZED, call_v(f, ADMIN_A, "appt", "reschedule", vals, 7));
   expect_str(f, CTR_APPT, &a2, "status", CTR_APPT_BOOKED);
   booking_free(&nb);
@@ -818,18 +814,18 @@ static void test_search(void **state) {
     assert_true(all.starts[i - 1] < all.starts[i]);
   }
   struct seen free_ = {0};
-  EXPECT(OK, ctr_appt_search(f->st, CTR_SLOT, NULL, t, t + DAY_MS, bs("free"), NULL, 50,
-                             seen_visit, &free_, &next));
+  EXPECT(OK, ctr_appt_search(f->st, CTR_SLOT, NULL, t, t + DAY_MS, bs("free"), NULL, 50, seen_visit,
+                             &free_, &next));
   assert_int_equal(free_.n, 7);
   struct seen busy = {0};
-  EXPECT(OK, ctr_appt_search(f->st, CTR_SLOT, doc, t, t + DAY_MS, bs("busy"), NULL, 50,
-                             seen_visit, &busy, &next));
+  EXPECT(OK, ctr_appt_search(f->st, CTR_SLOT, doc, t, t + DAY_MS, bs("busy"), NULL, 50, seen_visit,
+                             &busy, &next));
   assert_int_equal(busy.n, 1);
   assert_int_equal(busy.starts[0], t + 60 * MIN_MS);
   /* The range's end is exclusive; pages resume after their cursor. */
   struct seen p1 = {0};
-  EXPECT(OK, ctr_appt_search(f->st, CTR_SLOT, doc, t, t + 90 * MIN_MS, bs(""), NULL, 2,
-                             seen_visit, &p1, &next));
+  EXPECT(OK, ctr_appt_search(f->st, CTR_SLOT, doc, t, t + 90 * MIN_MS, bs(""), NULL, 2, seen_visit,
+                             &p1, &next));
   assert_int_equal(p1.n, 2);
   assert_int_not_equal(next.len, 0);
   struct seen p2 = {0};
@@ -845,8 +841,8 @@ static void test_search(void **state) {
   assert_int_equal(appts.n, 1);
   EXPECT(ERR_BAD_ARGS, ctr_appt_search(f->st, CTR_APPT, NULL, t, t + DAY_MS, bs(""), NULL, 50,
                                        seen_visit, &appts, &next));
-  EXPECT(ERR_BAD_ARGS, ctr_appt_search(f->st, CTR_SLOT, doc, t, t, bs(""), NULL, 50, seen_visit,
-                                       &appts, &next));
+  EXPECT(ERR_BAD_ARGS,
+         ctr_appt_search(f->st, CTR_SLOT, doc, t, t, bs(""), NULL, 50, seen_visit, &appts, &next));
   EXPECT(ERR_BAD_ARGS, ctr_appt_search(f->st, CTR_SLOT, doc, t, t + LIM_APPT_RANGE_MS_MAX + 1,
                                        bs(""), NULL, 50, seen_visit, &appts, &next));
   booking_free(&b);

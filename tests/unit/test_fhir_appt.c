@@ -51,9 +51,16 @@ static const char *sget(json_t *o, const char *path) {
 static void test_slot(void **state) {
   (void)state;
   uint8_t buf[4096];
-  const struct codec_value vals[] = {vid(1),     vid(2), vid(3), vid(4), vstr("consult"),
-                                     vu(1795000000123ull), vu(1795001800123ull), vstr("free"),
-                                     vid(0),     vu(7)};
+  const struct codec_value vals[] = {vid(1),
+                                     vid(2),
+                                     vid(3),
+                                     vid(4),
+                                     vstr("consult"),
+                                     vu(1795000000123ull),
+                                     vu(1795001800123ull),
+                                     vstr("free"),
+                                     vid(0),
+                                     vu(7)};
   size_t len = encode(CTR_SLOT, vals, buf);
   json_t *o = api_fhir_slot((struct bytes){buf, len});
   assert_non_null(o);
@@ -76,19 +83,22 @@ static void test_schedule(void **state) {
   json_t *o = api_fhir_schedule((struct bytes){buf, len});
   assert_non_null(o);
   assert_string_equal(sget(o, "resourceType"), "Schedule");
-  assert_string_equal(sget(o, "actor.0.reference"),
-                      "Practitioner/0303030303030303030303030303030303030303030303030303030303030303");
-  assert_string_equal(sget(o, "actor.1.reference"),
-                      "Organization/0202020202020202020202020202020202020202020202020202020202020202");
+  assert_string_equal(
+      sget(o, "actor.0.reference"),
+      "Practitioner/0303030303030303030303030303030303030303030303030303030303030303");
+  assert_string_equal(
+      sget(o, "actor.1.reference"),
+      "Organization/0202020202020202020202020202020202020202020202020202020202020202");
   json_decref(o);
 }
 
 static size_t appt(uint8_t *buf, const char *status) {
   struct codec_value keys = {.type = CODEC_KEYS, .bytes = {NULL, 0}, .count = 0};
   struct codec_value pk = {.type = CODEC_PUBKEY, .id = h(9)};
-  const struct codec_value vals[] = {vid(1),  vid(2),  vid(3),      vid(4),  vu(1795000000000ull),
-                                     vu(1795001800000ull), vid(5), vid(6), pk, keys,
-                                     vstr(status), vu(3), vu(4), vid(0)};
+  const struct codec_value vals[] = {
+      vid(1), vid(2), vid(3), vid(4), vu(1795000000000ull), vu(1795001800000ull),
+      vid(5), vid(6), pk,     keys,   vstr(status),         vu(3),
+      vu(4),  vid(0)};
   return encode(CTR_APPT, vals, buf);
 }
 
