@@ -189,6 +189,41 @@ def patients(d, docs):
         progress(i + 1, N_PATIENTS, "patients, consents, records")
 
 
+def appointments(d, docs, nodes):
+    """A week of slots for each doctor (weekdays from tomorrow, 09:00 to
+    13:00, 30 minutes), and a dozen patients booking one with their doctor
+    through the clinic's node, so no block names them."""
+    day = 24 * 3600 * 1000
+    t0 = time.localtime()
+    tomorrow = int(time.mktime((t0.tm_year, t0.tm_mon, t0.tm_mday + 1, 9, 0, 0, 0, 0, -1)) * 1000)
+    days = [tomorrow + k * day for k in range(7)
+            if time.localtime((tomorrow + k * day) / 1000).tm_wday < 5]
+    for i, (doc, hosp) in enumerate(docs):
+        d.tx(d.admin(hosp), "appt.create_schedule", f"practitioner={doc['id']}",
+             f"service_type={SPECIALTIES[i % len(SPECIALTIES)]}-consult")
+        sched = d.get(f"/v1/schedules?practitioner={doc['id']}")["items"][0]["id"]
+        starts = [s + k * 1800000 for s in days for k in range(8)]
+        for j in range(0, len(starts), 16):
+            pairs = "".join(f"{t:016x}{t + 1800000:016x}" for t in starts[j:j + 16])
+            d.tx(d.admin(hosp), "appt.publish", f"schedule={sched}", f"slots={pairs}")
+        progress(i + 1, len(docs), "published a week of slots")
+    booked = 0
+    for i in range(1, 13):
+        doc, hosp = docs[i % len(docs)]
+        free = d.get(f"/v1/slots?practitioner={doc['id']}&from={tomorrow}&status=free&limit=20")
+        key = os.path.join(d.keys, f"patient-{i:02d}.key")
+        for url in nodes:
+            p = d.run("appt", "--node", url, "--key", key, "--via-clinic", "book",
+                      free["items"][i % len(free["items"])]["id"], check=False)
+            if p.returncode == 0:
+                booked += 1
+                break
+            if "NO_OPERATOR_KEY" not in p.stderr:
+                sys.exit(f"demo: booking failed: {p.stderr.strip()}")
+        progress(i, 12, "patients booked")
+    return booked
+
+
 def portal_help(d):
     """Which keystores to open in the portal's patient and doctor views."""
     people = os.path.relpath(d.keys)
@@ -200,6 +235,8 @@ def portal_help(d):
     print(f"                (or {os.path.join(people, 'patient-01.key')} and the others, no passphrase)")
     print(f"  Doctor view:  {os.path.join(people, 'doctor-0.key')}  (no passphrase; patient-00's"
           " doctor)")
+    print("  Appointments: in the patient view pick a doctor and a week, book a free slot,"
+          " cancel it; the doctor view shows the day's bookings")
 
 
 N_VALIDATORS = 4
@@ -239,6 +276,8 @@ def main():
             admit(d)
             docs = doctors(d)
             patients(d, docs)
+            appointments(d, docs, [f"http://127.0.0.1:{a.port + 10 * i}"
+                                   for i in range(N_VALIDATORS)])
             open(os.path.join(d.dir, "loaded"), "w").close()
         st = d.get("/v1/status")
         orgs = d.get("/v1/organizations?limit=100")["items"]

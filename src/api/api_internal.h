@@ -267,6 +267,30 @@ int api_h_tx_get(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_list(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 int api_h_key_get(struct api_ctx *c) MUST_CHECK;
+/* GET /v1/slots, GET /v1/appointments (arg: the kind's api_entity) and
+ * GET /v1/patients/{id}/appointments (routes_appt.c). */
+int api_h_appt_search(struct api_ctx *c) MUST_CHECK;
+/* POST /v1/appointments: a patient's signed booking, cancel or reschedule,
+ * carried on chain by this node's operator for the slot's organization. */
+int api_h_appt_relay(struct api_ctx *c) MUST_CHECK;
+/* The answer to a submitted transaction after node_tx_wait returned rc
+ * with st (routes_txs.c): committed with its location and result code,
+ * or pending / dropped. */
+int api_tx_wait_answer(struct api_ctx *c, const struct hash32 *h, int rc,
+                       const struct node_tx_status *st) MUST_CHECK;
+int api_h_patient_appts(struct api_ctx *c) MUST_CHECK;
+/* FHIR R4 views of appointments (fhir_appt.c): a new resource from an
+ * entity's encoded state value, or NULL (bad value, out of memory).
+ * patient, when not NULL, joins the Appointment as a Patient participant
+ * (only for a reader who may know it). */
+json_t *api_fhir_schedule(struct bytes val);
+json_t *api_fhir_slot(struct bytes val);
+json_t *api_fhir_appointment(struct bytes val, const struct hash32 *patient);
+/* The R4 AppointmentStatus of a contract status ("checked_in" is
+ * "checked-in"; "rescheduled" is "cancelled"). Static. */
+const char *api_fhir_appt_status(struct bytes status);
+/* A searchset Bundle of resources (an array it takes ownership of). */
+json_t *api_fhir_searchset(json_t *resources);
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
 
@@ -374,6 +398,10 @@ void api_events_unsubscribe(struct api_sub *s);
  * the node checks again that the reader may read the patient's data, and
  * ends the stream with `event: unauthorized` when not. */
 void api_events_set_reader(struct api_sub *s, const struct hash32 *reader, const struct pubkey *pk);
+/* Turns a stream subscribed with a practitioner's id in `patient` into
+ * that practitioner's appointment stream (call before set_reader; the
+ * reader's right is then ctr_read_practitioner). */
+void api_events_set_practitioner(struct api_sub *s);
 uint32_t api_events_subscribers(struct api_events *h);
 /* Copies up to max bytes of the stream into buf; waits up to wait_ms when
  * nothing is due. Returns the count (0: nothing yet, call again), or -1
@@ -397,6 +425,22 @@ int api_event_access(char *out, size_t cap, size_t *len, uint64_t height, uint32
                      const struct codec_schema *s, const struct codec_value *f) MUST_CHECK;
 int api_consent_change(struct node *n, const struct tx *tx, const struct hash32 *tx_hash,
                        struct api_consent_change *out) MUST_CHECK;
+/* One appointment an appt call changed, as committed: ids, times and
+ * status only (the patient is not on chain). */
+struct api_appt_change {
+  struct hash32 appointment;
+  struct hash32 slot;
+  struct hash32 practitioner;
+  uint64_t start_ms;
+  char status[17];
+};
+int api_event_appt(char *out, size_t cap, size_t *len, uint64_t height, uint32_t index,
+                   const struct api_appt_change *ac) MUST_CHECK;
+/* The appointments an appt.book, cancel, reschedule (old and new) or mark
+ * changed, read from n's committed state: *count of them into out.
+ * ERR_NOT_FOUND for other methods. */
+int api_appt_changes(struct node *n, const struct tx *tx, const struct hash32 *tx_hash,
+                     struct api_appt_change out[2], size_t *count) MUST_CHECK;
 /* GET /v1/events (events.c). */
 int api_h_events(struct api_ctx *c) MUST_CHECK;
 

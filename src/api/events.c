@@ -37,12 +37,12 @@
 #include <string.h>
 #include <time.h>
 
-enum ev_kind { EV_BLOCK = 0, EV_TX, EV_CONSENT, EV_ACCESS };
+enum ev_kind { EV_BLOCK = 0, EV_TX, EV_CONSENT, EV_ACCESS, EV_APPT };
 
 struct ev_slot {
   uint64_t seq;
   enum ev_kind kind;
-  struct hash32 patient; /* EV_CONSENT and EV_ACCESS only */
+  struct hash32 patient; /* EV_CONSENT, EV_ACCESS: the patient; EV_APPT: the practitioner */
   uint16_t len;
   char text[API_EVENT_TEXT_MAX];
 };
@@ -50,7 +50,9 @@ struct ev_slot {
 struct api_sub {
   struct api_events *hub;
   bool used;
-  bool by_patient; /* consent events of `patient` instead of tx events */
+  bool by_patient;      /* consent events of `patient` instead of tx events */
+  bool by_practitioner; /* with by_patient: `patient` is a practitioner whose
+                           appointment events the stream carries instead */
   struct hash32 patient;
   bool has_reader; /* a signed stream: re-authorized before each event */
   struct hash32 reader;
@@ -231,6 +233,90 @@ int api_consent_change(struct node *n, const struct tx *tx, const struct hash32 
   return OK;
 }
 
+/* ---- appointment changes ----------------------------------------------------- */
+
+int api_event_appt(char *out, size_t cap, size_t *len, uint64_t height, uint32_t index,
+                   const struct api_appt_change *ac) {
+  char id[65];
+  char slot[65];
+  char prac[65];
+  base_hash_hex(id, &ac->appointment);
+  base_hash_hex(slot, &ac->slot);
+  base_hash_hex(prac, &ac->practitioner);
+  char data[400];
+  snprintf(data, sizeof(data),
+           "{\"appointment\":\"%s\",\"slot\":\"%s\",\"practitioner\":\"%s\","
+           "\"status\":\"%s\",\"start_ms\":%llu,\"height\":%llu}",
+           id, slot, prac, ac->status, (unsigned long long)ac->start_ms,
+           (unsigned long long)height);
+  return api_event_format(out, cap, len, "appointment", height, index, data);
+}
+
+/* One appointment as committed. */
+static int appt_load(struct node *n, const struct hash32 *id, struct api_appt_change *out) {
+  struct node_view *v = NULL;
+  int rc = n == NULL ? ERR_UNAVAILABLE : node_view_begin(n, &v);
+  if (rc != OK) {
+    return rc;
+  }
+  const struct codec_schema *schema = ctr_kind_schema(CTR_APPT);
+  struct codec_value vals[LIM_FIELDS_MAX];
+  struct bytes val = {0};
+  rc = ctr_get(node_view_state(v), CTR_APPT, id, &val);
+  if (rc == OK) {
+    rc = codec_record_decode(schema, vals, val.ptr, val.len);
+  }
+  if (rc == OK) {
+    out->appointment = *id;
+    out->slot = vals[codec_schema_find(schema, "slot")].id;
+    out->practitioner = vals[codec_schema_find(schema, "practitioner")].id;
+    out->start_ms = vals[codec_schema_find(schema, "start_ms")].u64;
+    struct bytes st = vals[codec_schema_find(schema, "status")].bytes;
+    size_t k = st.len < sizeof(out->status) - 1 ? st.len : sizeof(out->status) - 1;
+    memcpy(out->status, st.ptr, k);
+    out->status[k] = '\0';
+  }
+  node_view_end(v);
+  return rc;
+}
+
+int api_appt_changes(struct node *n, const struct tx *tx, const struct hash32 *tx_hash,
+                     struct api_appt_change out[2], size_t *count) {
+  *count = 0;
+  if (!bytes_is(tx->contract, "appt")) {
+    return ERR_NOT_FOUND;
+  }
+  bool book = bytes_is(tx->method, "book");
+  bool moved = bytes_is(tx->method, "reschedule");
+  bool named = moved || bytes_is(tx->method, "cancel") || bytes_is(tx->method, "mark");
+  if (!book && !named) {
+    return ERR_NOT_FOUND;
+  }
+  struct hash32 ids[2];
+  size_t n_ids = 0;
+  if (named) {
+    const struct ctr_method *m = ctr_method_find(tx->contract, tx->method);
+    assert(m != NULL && m->args->nfields <= LIM_FIELDS_MAX);
+    struct codec_value vals[LIM_FIELDS_MAX];
+    int rc = codec_record_decode(m->args, vals, tx->args.ptr, tx->args.len);
+    if (rc != OK) {
+      return rc;
+    }
+    ids[n_ids++] = vals[0].id; /* "appointment" is every such method's first */
+  }
+  if (book || moved) {
+    cry_hash_tagged(&ids[n_ids++], "medchain.appt.v1", tx_hash->b, sizeof(tx_hash->b));
+  }
+  for (size_t i = 0; i < n_ids; i++) {
+    int rc = appt_load(n, &ids[i], &out[i]);
+    if (rc != OK) {
+      return rc;
+    }
+  }
+  *count = n_ids;
+  return OK;
+}
+
 /* ---- publishing ------------------------------------------------------------ */
 
 static void hub_push(struct api_events *h, enum ev_kind kind, const struct hash32 *patient,
@@ -304,6 +390,15 @@ static void publish_tx(struct api_events *h, const struct block *b, uint32_t i, 
   uint64_t height = b->header.height;
   if (api_event_tx(text, sizeof(text), &len, height, i, &hash, contract, method, result) == OK) {
     hub_push(h, EV_TX, NULL, text, len);
+  }
+  struct api_appt_change ac[2];
+  size_t nac = 0;
+  if (result == OK && api_appt_changes(h->node, &tx, &hash, ac, &nac) == OK) {
+    for (size_t k = 0; k < nac; k++) {
+      if (api_event_appt(text, sizeof(text), &len, height, i, &ac[k]) == OK) {
+        hub_push(h, EV_APPT, &ac[k].practitioner, text, len);
+      }
+    }
   }
   if (result == OK) {
     publish_access(h, &tx, &hash, height, i);
@@ -439,8 +534,13 @@ static bool sub_wants(const struct api_sub *s, const struct ev_slot *e) {
   case EV_TX:
     return !s->by_patient;
   case EV_CONSENT:
+    return s->by_patient && !s->by_practitioner && base_hash_eq(&s->patient, &e->patient);
+  case EV_APPT:
+    /* Public state (no patient in it): every plain stream, and the
+     * practitioner's own. */
+    return !s->by_patient || (s->by_practitioner && base_hash_eq(&s->patient, &e->patient));
   case EV_ACCESS:
-    return s->by_patient && base_hash_eq(&s->patient, &e->patient);
+    return s->by_patient && !s->by_practitioner && base_hash_eq(&s->patient, &e->patient);
   }
   return false;
 }
@@ -479,7 +579,8 @@ static bool sub_still_allowed(const struct api_sub *s) {
   struct state *st = node_view_state(v);
   struct hash32 who;
   bool ok = ctr_reader_identify(st, &s->reader_pk, &who) == OK && base_hash_eq(&who, &s->reader) &&
-            ctr_read_patient(st, &who, &s->patient) == OK;
+            (s->by_practitioner ? ctr_read_practitioner(st, &who, &s->patient)
+                                : ctr_read_patient(st, &who, &s->patient)) == OK;
   node_view_end(v);
   return ok;
 }
@@ -506,6 +607,14 @@ void api_events_set_reader(struct api_sub *s, const struct hash32 *reader,
   s->has_reader = true;
   s->reader = *reader;
   s->reader_pk = *pk;
+  pthread_mutex_unlock(&h->mu);
+}
+
+void api_events_set_practitioner(struct api_sub *s) {
+  struct api_events *h = s->hub;
+  pthread_mutex_lock(&h->mu);
+  assert(s->used && s->by_patient && !s->has_reader);
+  s->by_practitioner = true;
   pthread_mutex_unlock(&h->mu);
 }
 
@@ -557,8 +666,8 @@ done:
 
 /* One patient's consent changes are patient data: the stream answers the
  * same signed readers as GET /v1/consents?patient=ID (auth.c). */
-static int events_authorize(struct api_ctx *c, const struct hash32 *patient, struct hash32 *reader,
-                            struct pubkey *pk) {
+static int events_authorize(struct api_ctx *c, const struct hash32 *patient, bool practitioner,
+                            struct hash32 *reader, struct pubkey *pk) {
   struct node_view *v = NULL;
   int rc = api_view_open(c, &v);
   if (rc != OK) {
@@ -567,7 +676,8 @@ static int events_authorize(struct api_ctx *c, const struct hash32 *patient, str
   struct state *st = node_view_state(v);
   rc = api_auth_reader(c, st, reader);
   if (rc == OK) {
-    rc = api_auth_list(st, CTR_BY_PATIENT, patient, reader);
+    rc = practitioner ? ctr_read_practitioner(st, reader, patient)
+                      : api_auth_list(st, CTR_BY_PATIENT, patient, reader);
   }
   /* The reader signed with its current key: keep it for the re-checks. */
   struct bytes val = {NULL, 0};
@@ -595,6 +705,18 @@ int api_h_events(struct api_ctx *c) {
   if (rc != OK) {
     return rc;
   }
+  /* ?practitioner=ID: that practitioner's appointment events, for the
+   * practitioner, an admin of their organization or an auditor. */
+  struct hash32 practitioner;
+  bool by_practitioner = false;
+  rc = api_query_id(c, "practitioner", &practitioner, &by_practitioner);
+  if (rc != OK || (by_patient && by_practitioner)) {
+    return ERR_BAD_REQUEST;
+  }
+  if (by_practitioner) {
+    patient = practitioner;
+    by_patient = true;
+  }
   struct api_stream *st = c->req->stream;
   if (c->node == NULL || st == NULL || st->hub == NULL) {
     return ERR_UNAVAILABLE;
@@ -602,7 +724,7 @@ int api_h_events(struct api_ctx *c) {
   struct hash32 reader;
   struct pubkey reader_pk;
   if (by_patient) {
-    rc = events_authorize(c, &patient, &reader, &reader_pk);
+    rc = events_authorize(c, &patient, by_practitioner, &reader, &reader_pk);
     if (rc != OK) {
       return rc;
     }
@@ -613,6 +735,9 @@ int api_h_events(struct api_ctx *c) {
     return rc;
   }
   if (by_patient) {
+    if (by_practitioner) {
+      api_events_set_practitioner(st->sub);
+    }
     api_events_set_reader(st->sub, &reader, &reader_pk);
   }
 

@@ -74,6 +74,15 @@ static const struct route routes[] = {
     {"GET", "/fhir/{type}", api_h_fhir, NULL},
     {"POST", "/fhir/{type}", api_h_fhir, NULL},
     {"GET", "/fhir/{type}/{id}", api_h_fhir, NULL},
+    {"GET", "/v1/schedules", api_h_entity_list, ENTITY(CTR_SCHEDULE)},
+    {"GET", "/v1/schedules/{id}", api_h_entity_get, ENTITY(CTR_SCHEDULE)},
+    {"GET", "/v1/slots", api_h_appt_search, ENTITY(CTR_SLOT)},
+    {"GET", "/v1/slots/{id}", api_h_entity_get, ENTITY(CTR_SLOT)},
+    {"GET", "/v1/appointments", api_h_appt_search, ENTITY(CTR_APPT)},
+    {"POST", "/v1/appointments", api_h_appt_relay, NULL},
+    {"GET", "/v1/appointments/{id}", api_h_entity_get, ENTITY(CTR_APPT)},
+    {"GET", "/v1/appointment-policies/{id}", api_h_entity_get, ENTITY(CTR_APPT_POLICY)},
+    {"GET", "/v1/patients/{id}/appointments", api_h_patient_appts, NULL},
 };
 
 /* The portal's files: not in the table above, which is the API (and what

@@ -30,6 +30,10 @@ const struct api_entity api_entities[CTR_KIND_COUNT_] = {
     [CTR_RECORD] = {CTR_RECORD, false, {"patient"}, {CTR_BY_PATIENT}},
     [CTR_AUDIT] = {CTR_AUDIT, false, {"patient", "record"}, {CTR_BY_PATIENT, CTR_BY_RECORD}},
     [CTR_VALIDATOR] = {CTR_VALIDATOR, false, {NULL}, {CTR_ALL}},
+    [CTR_SCHEDULE] = {CTR_SCHEDULE, false, {"practitioner"}, {CTR_BY_PRACTITIONER}},
+    [CTR_SLOT] = {CTR_SLOT, false, {NULL}, {CTR_ALL}},
+    [CTR_APPT] = {CTR_APPT, false, {NULL}, {CTR_ALL}},
+    [CTR_APPT_POLICY] = {CTR_APPT_POLICY, false, {NULL}, {CTR_ALL}},
 };
 
 /* The entity's JSON; identities also carry "next_nonce". */

@@ -82,7 +82,7 @@ static json_t *committed_json(const struct hash32 *h, const struct node_tx_statu
 }
 
 /* The answer after node_tx_wait returned rc with st. */
-static int wait_answer(struct api_ctx *c, const struct hash32 *h, int rc,
+int api_tx_wait_answer(struct api_ctx *c, const struct hash32 *h, int rc,
                        const struct node_tx_status *st) {
   if (rc == OK && st->state == NODE_TX_COMMITTED) {
     c->json = committed_json(h, st);
@@ -133,7 +133,7 @@ int api_h_tx_submit(struct api_ctx *c) {
   }
   struct node_tx_status st = {0};
   rc = node_tx_wait(c->node, &h, timeout_ms, &st);
-  return wait_answer(c, &h, rc, &st);
+  return api_tx_wait_answer(c, &h, rc, &st);
 }
 
 int api_h_tx_get(struct api_ctx *c) {

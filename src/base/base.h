@@ -93,7 +93,17 @@
     "the ECG uses a format or feature that is not supported")                                      \
   X(ERR_ECG_CHECKSUM, "ECG_CHECKSUM", 422,                                                         \
     "the ECG samples do not match the header's initial value or checksum")                         \
-  X(ERR_ECG_RANGE, "ECG_RANGE", 422, "an ECG sample does not fit the signal format")
+  X(ERR_ECG_RANGE, "ECG_RANGE", 422, "an ECG sample does not fit the signal format")               \
+  X(ERR_SLOT_TAKEN, "SLOT_TAKEN", 409, "the slot is already booked")                               \
+  X(ERR_SLOT_IN_PAST, "SLOT_IN_PAST", 400, "the slot has already started")                         \
+  X(ERR_UNKNOWN_SLOT, "UNKNOWN_SLOT", 404, "no such slot")                                         \
+  X(ERR_UNKNOWN_SCHEDULE, "UNKNOWN_SCHEDULE", 404, "no such schedule")                             \
+  X(ERR_UNKNOWN_APPOINTMENT, "UNKNOWN_APPOINTMENT", 404, "no such appointment")                    \
+  X(ERR_CANCEL_CUTOFF, "CANCEL_CUTOFF", 409,                                                       \
+    "too close to the appointment to cancel or reschedule it")                                     \
+  X(ERR_NOT_YOUR_BOOKING, "NOT_YOUR_BOOKING", 403, "the booking is not the sender's")              \
+  X(ERR_APPOINTMENT_CLOSED, "APPOINTMENT_CLOSED", 409,                                             \
+    "the appointment is not in a state that allows this")
 
 enum err {
 #define ERR_ENUM_(sym, name, http, msg) sym,

@@ -70,6 +70,11 @@ static const struct cli_command cli_commands[] = {
      "  record's key to the grantee and grants a record-scoped consent; export writes\n"
      "  a record as FHIR JSON, or an ECG as a WFDB record",
      "store an encrypted record, or read one you may read"},
+    {"appt", cli_cmd_appt,
+     "medchain appt --node URL --key FILE [--via-clinic] book SLOT | cancel APPOINTMENT\n"
+     "              | reschedule APPOINTMENT SLOT | open APPOINTMENT | view-key",
+     "print a patient's appt.* call arguments (commitment, sealed salts, capability "
+     "signature)"},
     {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",
      "re-verify every block, signature and state root of a node's data offline"},
     {"bench", cli_cmd_bench, "medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]",

@@ -57,6 +57,7 @@ int cli_cmd_records(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_ecg(int argc, char **argv);
 int cli_cmd_import(int argc, char **argv);
+int cli_cmd_appt(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_help(int argc, char **argv);
 

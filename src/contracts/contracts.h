@@ -67,18 +67,25 @@ const struct ctr_method *ctr_method_find(struct bytes contract, struct bytes met
 /* ---- entities ----------------------------------------------------------- */
 
 enum ctr_kind {
-  CTR_ORG = 0,   /* organization: id, name, kind, status, member, admitted_height, admins */
-  CTR_IDENTITY,  /* id, kind, org, sign_pk, box_pk, status, licence_hash, role, guardians,
-                    created_height, nonce is separate (ctr_nonce) */
-  CTR_PROPOSAL,  /* governance proposal: id, name, kind, admin_pk, admin_box, proposer, votes,
-                    status, created_height */
-  CTR_CONSENT,   /* id, patient, grantee, scope, category, record, purpose, expires_ms, status,
-                    granted_by, granted_height, revoked_height */
-  CTR_RECORD,    /* id, patient, author, org, category, fhir_type, content_hash, size, keys,
-                    created_height, created_ms, erased */
-  CTR_AUDIT,     /* id, seq, record, patient, accessor, purpose, emergency, reason_hash,
-                    logged_by, org, height, time_ms */
-  CTR_VALIDATOR, /* id, pk, power */
+  CTR_ORG = 0,     /* organization: id, name, kind, status, member, admitted_height, admins */
+  CTR_IDENTITY,    /* id, kind, org, sign_pk, box_pk, status, licence_hash, role, guardians,
+                      created_height, nonce is separate (ctr_nonce) */
+  CTR_PROPOSAL,    /* governance proposal: id, name, kind, admin_pk, admin_box, proposer, votes,
+                      status, created_height */
+  CTR_CONSENT,     /* id, patient, grantee, scope, category, record, purpose, expires_ms, status,
+                      granted_by, granted_height, revoked_height */
+  CTR_RECORD,      /* id, patient, author, org, category, fhir_type, content_hash, size, keys,
+                      created_height, created_ms, erased */
+  CTR_AUDIT,       /* id, seq, record, patient, accessor, purpose, emergency, reason_hash,
+                      logged_by, org, height, time_ms */
+  CTR_VALIDATOR,   /* id, pk, power */
+  CTR_SCHEDULE,    /* appointments: id, org, practitioner, service_type, created_height */
+  CTR_SLOT,        /* id, schedule, org, practitioner, service_type, start_ms, end_ms, status,
+                      appointment, created_height */
+  CTR_APPT,        /* id, slot, org, practitioner, start_ms, end_ms, commitment, patient_enc,
+                      booker_pk, keys, status, booked_height, updated_height, previous */
+  CTR_APPT_POLICY, /* an organization's booking rules: id (the org), cancel_cutoff_ms,
+                      updated_height */
   CTR_KIND_COUNT_
 };
 
@@ -100,12 +107,13 @@ int ctr_next_nonce(struct state *st, const struct hash32 *id, uint64_t *nonce) M
 
 /* Listing filters. */
 enum ctr_filter {
-  CTR_ALL = 0,    /* every entity of the kind */
-  CTR_BY_PATIENT, /* consents, records, audit entries of one patient */
-  CTR_BY_GRANTEE, /* consents granted to one identity or organization */
-  CTR_BY_RECORD,  /* audit entries of one record; consents scoped to it */
-  CTR_BY_ORG,     /* identities of one organization */
-  CTR_BY_CONTENT, /* records whose ciphertext has this hash */
+  CTR_ALL = 0,         /* every entity of the kind */
+  CTR_BY_PATIENT,      /* consents, records, audit entries of one patient */
+  CTR_BY_GRANTEE,      /* consents granted to one identity or organization */
+  CTR_BY_RECORD,       /* audit entries of one record; consents scoped to it */
+  CTR_BY_ORG,          /* identities of one organization */
+  CTR_BY_CONTENT,      /* records whose ciphertext has this hash */
+  CTR_BY_PRACTITIONER, /* schedules, and appointments by start time, of one practitioner */
 };
 
 #define CTR_CURSOR_MAX 80
@@ -185,6 +193,58 @@ int ctr_consent_any(struct state *st, const struct hash32 *reader, const struct 
  * H("medchain.audit.v1", tx_hash); audit.log_batch's entry i is
  * H("medchain.audit.v1", tx_hash || u32be(i)). */
 void ctr_audit_id(struct hash32 *out, const struct hash32 *tx_hash, bool batch, uint32_t i);
+/* ---- appointments (appt.c, appt_read.c) -------------------------------------
+ * Slots and appointments by start time. A search visits the entries whose
+ * start is in [from_ms, to_ms), of one practitioner (NULL: every one), in
+ * start order, whose status is `status` (len 0: any); at most limit of
+ * them (<= LIM_PAGE_MAX), examining at most LIM_APPT_SCAN_MAX index
+ * entries. *next gets a cursor when the range goes on (len 0: done).
+ * Committed state only. kind is CTR_SLOT or CTR_APPT (appointments need a
+ * practitioner). Returns OK, ERR_BAD_ARGS or the visitor's code. */
+int ctr_appt_search(struct state *st, enum ctr_kind kind, const struct hash32 *practitioner,
+                    uint64_t from_ms, uint64_t to_ms, struct bytes status,
+                    const struct ctr_cursor *after, uint32_t limit, ctr_visit_fn fn, void *ctx,
+                    struct ctr_cursor *next) MUST_CHECK;
+
+/* May reader follow a practitioner's appointments (the events stream)?
+ * The practitioner, an admin of their organization, an auditor. Returns
+ * OK, ERR_UNAUTHORIZED or a store error. */
+int ctr_read_practitioner(struct state *st, const struct hash32 *reader,
+                          const struct hash32 *practitioner) MUST_CHECK;
+
+/* The booking commitment scheme (docs/security.md). All are BLAKE2b-256
+ * tagged hashes (cry_hash_tagged). Clients compute them; the chain stores
+ * only their results:
+ *   salt        = H("medchain.appt.salt.v1", view_key || slot id)
+ *   commitment  = H("medchain.appt.commit.v1", patient id || salt)
+ *   patient_enc = patient id XOR H("medchain.appt.pad.v1", salt)
+ * view_key is the patient's own secret (the portal and CLI derive it from
+ * the patient's X25519 secret key). Anyone holding the salt (it is sealed
+ * to the practitioner and admins) can recover the patient id and check it
+ * against the commitment. */
+void ctr_appt_salt(struct hash32 *salt, const struct hash32 *view_key, const struct hash32 *slot);
+void ctr_appt_commitment(struct hash32 *out, const struct hash32 *patient,
+                         const struct hash32 *salt);
+/* XOR pad: the same call encrypts and decrypts. */
+void ctr_appt_patient_enc(struct hash32 *out, const struct hash32 *patient,
+                          const struct hash32 *salt);
+/* The message a booking's capability key signs to cancel or reschedule:
+ * H("medchain.appt.auth.v1", var chain_id | var method | args), args being
+ * the call's arguments without their last field (the signature itself). */
+void ctr_appt_auth_msg(struct hash32 *out, struct bytes chain_id, struct bytes method,
+                       struct bytes args_prefix);
+/* A slot's id: H("medchain.slot.v1", schedule id || u64 start_ms). */
+void ctr_appt_slot_id(struct hash32 *out, const struct hash32 *schedule, uint64_t start_ms);
+
+/* Appointment statuses. */
+#define CTR_APPT_BOOKED "booked"
+#define CTR_APPT_CANCELLED "cancelled"
+#define CTR_APPT_RESCHEDULED "rescheduled"
+#define CTR_APPT_CHECKED_IN "checked_in"
+#define CTR_APPT_FULFILLED "fulfilled"
+#define CTR_APPT_NOSHOW "noshow"
+#define CTR_SLOT_FREE "free"
+#define CTR_SLOT_BUSY "busy"
 
 /* Identity roles (the "kind" field of CTR_IDENTITY). */
 #define CTR_ROLE_ADMIN "admin"

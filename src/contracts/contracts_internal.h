@@ -25,12 +25,23 @@
 #define CTR_TAG_AUDIT 'A'
 #define CTR_TAG_VALIDATOR 'V'
 #define CTR_TAG_GLOBAL 'G'
+#define CTR_TAG_SCHEDULE 'S'
+#define CTR_TAG_SLOT 'T'
+#define CTR_TAG_APPT 'B'
+#define CTR_TAG_APPT_POLICY 'Y'
 /* Index tables: a lower-case tag, a sub-tag, the owner id, then the entity
  * id last (after a u64 sequence for audit indexes). */
 #define CTR_TAG_CONSENT_IDX 'c'
 #define CTR_TAG_RECORD_IDX 'r'
 #define CTR_TAG_AUDIT_IDX 'a'
 #define CTR_TAG_IDENTITY_IDX 'i'
+/* Appointment indexes: 's' p practitioner|schedule; 't' p practitioner|
+ * start|slot and 't' a zero|start|slot; 'b' p practitioner|start|appt. */
+#define CTR_TAG_SCHEDULE_IDX 's'
+#define CTR_TAG_SLOT_IDX 't'
+#define CTR_TAG_APPT_IDX 'b'
+#define CTR_SUB_PRACTITIONER 'p'
+#define CTR_SUB_ALL 'a'
 #define CTR_SUB_PATIENT 'p'
 #define CTR_SUB_GRANTEE 'g'
 #define CTR_SUB_RECORD 'r'
@@ -193,6 +204,51 @@ struct ctr_validator {
   uint64_t power;
 };
 
+struct ctr_schedule {
+  struct hash32 id;
+  struct hash32 org;
+  struct hash32 practitioner;
+  struct ctr_str service_type;
+  uint64_t created_height;
+};
+
+struct ctr_slot {
+  struct hash32 id;
+  struct hash32 schedule;
+  struct hash32 org;
+  struct hash32 practitioner;
+  struct ctr_str service_type;
+  uint64_t start_ms;
+  uint64_t end_ms;
+  struct ctr_str status;
+  struct hash32 appointment; /* zero while free */
+  uint64_t created_height;
+};
+
+struct ctr_appt {
+  struct hash32 id;
+  struct hash32 slot;
+  struct hash32 org;
+  struct hash32 practitioner;
+  uint64_t start_ms;
+  uint64_t end_ms;
+  struct hash32 commitment;
+  struct hash32 patient_enc;
+  struct pubkey booker_pk;
+  uint32_t nkeys;
+  struct ctr_key keys[LIM_KEYS_MAX];
+  struct ctr_str status;
+  uint64_t booked_height;
+  uint64_t updated_height;
+  struct hash32 previous;
+};
+
+struct ctr_appt_policy {
+  struct hash32 id; /* the organization */
+  uint64_t cancel_cutoff_ms;
+  uint64_t updated_height;
+};
+
 /* State table tag of an entity kind. */
 uint8_t ctr_kind_tag(enum ctr_kind kind);
 /* Decodes an entity value into its struct (struct ctr_org for CTR_ORG, ...).
@@ -213,7 +269,11 @@ int ctr_entity_store(struct state *st, enum ctr_kind kind, const void *in) MUST_
       struct ctr_consent *: CTR_CONSENT, const struct ctr_consent *: CTR_CONSENT,                  \
       struct ctr_record *: CTR_RECORD, const struct ctr_record *: CTR_RECORD,                      \
       struct ctr_audit *: CTR_AUDIT, const struct ctr_audit *: CTR_AUDIT,                          \
-      struct ctr_validator *: CTR_VALIDATOR, const struct ctr_validator *: CTR_VALIDATOR)
+      struct ctr_validator *: CTR_VALIDATOR, const struct ctr_validator *: CTR_VALIDATOR,          \
+      struct ctr_schedule *: CTR_SCHEDULE, const struct ctr_schedule *: CTR_SCHEDULE,              \
+      struct ctr_slot *: CTR_SLOT, const struct ctr_slot *: CTR_SLOT,                              \
+      struct ctr_appt *: CTR_APPT, const struct ctr_appt *: CTR_APPT,                              \
+      struct ctr_appt_policy *: CTR_APPT_POLICY, const struct ctr_appt_policy *: CTR_APPT_POLICY)
 #define ctr_load(st, id, out) ctr_entity_load((st), CTR_KIND_OF(out), (id), (out))
 #define ctr_store(st, in) ctr_entity_store((st), CTR_KIND_OF(in), (in))
 
@@ -299,5 +359,12 @@ int ctr_audit_log(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_audit_log_batch(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_rec_anchor_for(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_rec_erase_all(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_appt_set_policy(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_appt_schedule(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_appt_publish(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_appt_book(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_appt_cancel(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_appt_reschedule(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_appt_mark(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 
 #endif

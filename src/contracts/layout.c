@@ -112,6 +112,42 @@ static const struct slot validator_slots[] = {
     S(struct ctr_validator, power),
 };
 
+static const struct slot schedule_slots[] = {
+    S(struct ctr_schedule, id),
+    S(struct ctr_schedule, org),
+    S(struct ctr_schedule, practitioner),
+    S(struct ctr_schedule, service_type),
+    S(struct ctr_schedule, created_height),
+};
+static const struct slot slot_slots[] = {
+    S(struct ctr_slot, id),           S(struct ctr_slot, schedule),
+    S(struct ctr_slot, org),          S(struct ctr_slot, practitioner),
+    S(struct ctr_slot, service_type), S(struct ctr_slot, start_ms),
+    S(struct ctr_slot, end_ms),       S(struct ctr_slot, status),
+    S(struct ctr_slot, appointment),  S(struct ctr_slot, created_height),
+};
+static const struct slot appt_slots[] = {
+    S(struct ctr_appt, id),
+    S(struct ctr_appt, slot),
+    S(struct ctr_appt, org),
+    S(struct ctr_appt, practitioner),
+    S(struct ctr_appt, start_ms),
+    S(struct ctr_appt, end_ms),
+    S(struct ctr_appt, commitment),
+    S(struct ctr_appt, patient_enc),
+    S(struct ctr_appt, booker_pk),
+    L(struct ctr_appt, keys, nkeys),
+    S(struct ctr_appt, status),
+    S(struct ctr_appt, booked_height),
+    S(struct ctr_appt, updated_height),
+    S(struct ctr_appt, previous),
+};
+static const struct slot appt_policy_slots[] = {
+    S(struct ctr_appt_policy, id),
+    S(struct ctr_appt_policy, cancel_cutoff_ms),
+    S(struct ctr_appt_policy, updated_height),
+};
+
 static const struct layout layouts[CTR_KIND_COUNT_] = {
     [CTR_ORG] = LAYOUT(struct ctr_org, CTR_TAG_ORG, org_slots),
     [CTR_IDENTITY] = LAYOUT(struct ctr_identity, CTR_TAG_IDENTITY, identity_slots),
@@ -120,6 +156,10 @@ static const struct layout layouts[CTR_KIND_COUNT_] = {
     [CTR_RECORD] = LAYOUT(struct ctr_record, CTR_TAG_RECORD, record_slots),
     [CTR_AUDIT] = LAYOUT(struct ctr_audit, CTR_TAG_AUDIT, audit_slots),
     [CTR_VALIDATOR] = LAYOUT(struct ctr_validator, CTR_TAG_VALIDATOR, validator_slots),
+    [CTR_SCHEDULE] = LAYOUT(struct ctr_schedule, CTR_TAG_SCHEDULE, schedule_slots),
+    [CTR_SLOT] = LAYOUT(struct ctr_slot, CTR_TAG_SLOT, slot_slots),
+    [CTR_APPT] = LAYOUT(struct ctr_appt, CTR_TAG_APPT, appt_slots),
+    [CTR_APPT_POLICY] = LAYOUT(struct ctr_appt_policy, CTR_TAG_APPT_POLICY, appt_policy_slots),
 };
 
 static const struct layout *layout_of(enum ctr_kind kind) {

@@ -95,6 +95,47 @@ static const struct codec_field validator_fields[] = {
     F_U64("power"),
 };
 
+static const struct codec_field schedule_fields[] = {
+    F_ID("id"),
+    F_ID("org"),
+    F_ID("practitioner"),
+    F_STR("service_type", 64),
+    F_U64("created_height"),
+};
+static const struct codec_field slot_fields[] = {
+    F_ID("id"),
+    F_ID("schedule"),
+    F_ID("org"),
+    F_ID("practitioner"),
+    F_STR("service_type", 64),
+    F_U64("start_ms"),
+    F_U64("end_ms"),
+    F_STR("status", 16),
+    F_ID("appointment"),
+    F_U64("created_height"),
+};
+static const struct codec_field appt_fields[] = {
+    F_ID("id"),
+    F_ID("slot"),
+    F_ID("org"),
+    F_ID("practitioner"),
+    F_U64("start_ms"),
+    F_U64("end_ms"),
+    F_ID("commitment"),
+    F_ID("patient_enc"),
+    F_PK("booker_pk"),
+    F_KEYS("keys"),
+    F_STR("status", 16),
+    F_U64("booked_height"),
+    F_U64("updated_height"),
+    F_ID("previous"),
+};
+static const struct codec_field appt_policy_fields[] = {
+    F_ID("id"),
+    F_U64("cancel_cutoff_ms"),
+    F_U64("updated_height"),
+};
+
 SCHEMA(org_schema, "organization", org_fields);
 SCHEMA(identity_schema, "identity", identity_fields);
 SCHEMA(proposal_schema, "proposal", proposal_fields);
@@ -102,6 +143,10 @@ SCHEMA(consent_schema, "consent", consent_fields);
 SCHEMA(record_schema, "record", record_fields);
 SCHEMA(audit_schema, "audit", audit_fields);
 SCHEMA(validator_schema, "validator", validator_fields);
+SCHEMA(schedule_schema, "schedule", schedule_fields);
+SCHEMA(slot_schema, "slot", slot_fields);
+SCHEMA(appt_schema, "appointment", appt_fields);
+SCHEMA(appt_policy_schema, "appointment_policy", appt_policy_fields);
 
 static const struct codec_schema *const kind_schemas[CTR_KIND_COUNT_] = {
     [CTR_ORG] = &org_schema,
@@ -111,6 +156,10 @@ static const struct codec_schema *const kind_schemas[CTR_KIND_COUNT_] = {
     [CTR_RECORD] = &record_schema,
     [CTR_AUDIT] = &audit_schema,
     [CTR_VALIDATOR] = &validator_schema,
+    [CTR_SCHEDULE] = &schedule_schema,
+    [CTR_SLOT] = &slot_schema,
+    [CTR_APPT] = &appt_schema,
+    [CTR_APPT_POLICY] = &appt_policy_schema,
 };
 
 const struct codec_schema *ctr_kind_schema(enum ctr_kind kind) {
@@ -167,6 +216,29 @@ static const struct codec_field anchor_for_args[] = {
 };
 static const struct codec_field erase_all_args[] = {F_ID("patient")};
 
+static const struct codec_field appt_policy_args[] = {F_U64("cancel_cutoff_ms")};
+static const struct codec_field appt_schedule_args[] = {F_ID("practitioner"),
+                                                        F_STR("service_type", 64)};
+/* slots: (u64 start_ms, u64 end_ms) pairs back to back, big-endian. */
+static const struct codec_field appt_publish_args[] = {
+    F_ID("schedule"),
+    {"slots", CODEC_BYTES, LIM_APPT_SLOTS_PER_TX * 16},
+};
+static const struct codec_field appt_book_args[] = {
+    F_ID("slot"), F_ID("commitment"), F_ID("patient_enc"), F_PK("booker_pk"), F_KEYS("keys"),
+};
+/* auth: the booking key's signature (ctr_appt_auth_msg), or empty when
+ * the clinic acts; always the last field, since it signs those before it. */
+static const struct codec_field appt_cancel_args[] = {
+    F_ID("appointment"),
+    {"auth", CODEC_BYTES, 64},
+};
+static const struct codec_field appt_reschedule_args[] = {
+    F_ID("appointment"), F_ID("slot"),   F_ID("commitment"),        F_ID("patient_enc"),
+    F_PK("booker_pk"),   F_KEYS("keys"), {"auth", CODEC_BYTES, 64},
+};
+static const struct codec_field appt_mark_args[] = {F_ID("appointment"), F_STR("status", 16)};
+
 SCHEMA(propose_schema, "governance.propose_member", propose_args);
 SCHEMA(vote_schema, "governance.vote", vote_args);
 SCHEMA(register_schema, "identity.register", register_args);
@@ -183,6 +255,13 @@ SCHEMA(log_schema, "audit.log", log_args);
 SCHEMA(log_batch_schema, "audit.log_batch", log_batch_args);
 SCHEMA(anchor_for_schema, "records.anchor_for", anchor_for_args);
 SCHEMA(erase_all_schema, "records.erase_all", erase_all_args);
+SCHEMA(appt_policy_schema_args, "appt.set_policy", appt_policy_args);
+SCHEMA(appt_schedule_schema, "appt.create_schedule", appt_schedule_args);
+SCHEMA(appt_publish_schema, "appt.publish", appt_publish_args);
+SCHEMA(appt_book_schema, "appt.book", appt_book_args);
+SCHEMA(appt_cancel_schema, "appt.cancel", appt_cancel_args);
+SCHEMA(appt_reschedule_schema, "appt.reschedule", appt_reschedule_args);
+SCHEMA(appt_mark_schema, "appt.mark", appt_mark_args);
 
 /* ---- the method table ----------------------------------------------------- */
 
@@ -243,6 +322,31 @@ static const struct method_row methods[] = {
     {{"records", "erase_all", &erase_all_schema, "patient or guardian",
       "Erases up to 256 of the patient's records at once: keys destroyed, tombstones remain."},
      ctr_rec_erase_all},
+    {{"appt", "set_policy", &appt_policy_schema_args, "admin of an organization",
+      "Sets the organization's cancellation cut-off before an appointment's start."},
+     ctr_appt_set_policy},
+    {{"appt", "create_schedule", &appt_schedule_schema, "admin of the practitioner's organization",
+      "Opens a schedule of one practitioner for one service type."},
+     ctr_appt_schedule},
+    {{"appt", "publish", &appt_publish_schema,
+      "admin of the schedule's organization, or its "
+      "practitioner",
+      "Publishes up to 16 future slots (start, end) on a schedule."},
+     ctr_appt_publish},
+    {{"appt", "book", &appt_book_schema, "patient, or the slot's clinic on a patient's behalf",
+      "Books a free future slot under a commitment to the patient, with a capability key."},
+     ctr_appt_book},
+    {{"appt", "cancel", &appt_cancel_schema, "holder of the booking key, or the clinic",
+      "Cancels a booked appointment and frees its slot; the booker only before the cut-off."},
+     ctr_appt_cancel},
+    {{"appt", "reschedule", &appt_reschedule_schema, "holder of the booking key, or the clinic",
+      "Books a new slot and frees the old one in one step."},
+     ctr_appt_reschedule},
+    {{"appt", "mark", &appt_mark_schema,
+      "admin of the appointment's organization, or its "
+      "practitioner",
+      "Marks an appointment checked_in, fulfilled or noshow."},
+     ctr_appt_mark},
 };
 
 size_t ctr_method_count(void) {

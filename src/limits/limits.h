@@ -164,6 +164,27 @@
 
 _Static_assert(3u * LIM_AUDIT_BATCH_MAX + 1u <= LIM_TX_WRITES_MAX,
                "a full audit batch fits one transaction's writes");
+/* Appointments (src/contracts/appt.c). Slots one publish call creates: each
+ * writes the slot and two index entries, so a call stays well inside
+ * LIM_TX_WRITES_MAX (asserted below); 16 is a clinic morning. */
+#define LIM_APPT_SLOTS_PER_TX 16
+/* Longest slot: a long procedure, not a multi-day admission. */
+#define LIM_APPT_SLOT_MS_MAX (12u * 3600u * 1000u)
+/* How far ahead slots may be published (block time): bounds the time
+ * index a search walks and keeps a typo of a year from publishing. */
+#define LIM_APPT_HORIZON_MS (400ull * 24u * 3600u * 1000u)
+/* Longest cancellation cut-off an organization may set. */
+#define LIM_APPT_CUTOFF_MS_MAX (30ull * 24u * 3600u * 1000u)
+/* Index entries one slot or appointment search examines before it answers
+ * with a cursor: bounds the work of one API request. */
+#define LIM_APPT_SCAN_MAX 4096
+/* Widest date range one search may ask for. */
+#define LIM_APPT_RANGE_MS_MAX (93ull * 24u * 3600u * 1000u)
+
+_Static_assert(3 * LIM_APPT_SLOTS_PER_TX + 4 <= LIM_TX_WRITES_MAX,
+               "one publish call's slots and their index entries fit one transaction's writes");
+_Static_assert(LIM_APPT_SLOTS_PER_TX * 16 <= LIM_BYTES_MAX,
+               "one publish call's (start, end) pairs fit a bytes argument");
 _Static_assert(LIM_TX_BYTES_MAX > LIM_ARGS_MAX + 2 * LIM_NAME_MAX + LIM_CHAIN_ID_MAX + 200,
                "a transaction must fit its largest arguments and header fields");
 _Static_assert(LIM_ARGS_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES) + 6 * LIM_STR_MAX,

@@ -386,6 +386,94 @@ async function patientRevokes(page, tn, patient, consentId) {
 
 // ---- main ----------------------------------------------------------------------
 
+// ---- appointments (issue 7): a booking journey ---------------------------------
+
+function localDate(ms) {
+  const d = new Date(ms);
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** The clinic publishes four slots tomorrow; returns their start. */
+function publishSlots(tn, doctor) {
+  const admin = tn.admin(HOSPITAL);
+  tn.tx(admin, "appt.create_schedule", `practitioner=${doctor.id}`, "service_type=consult");
+  const sch = JSON.parse(tn.run(["query", "--node", tn.url, "--json", `/v1/schedules?practitioner=${doctor.id}`]));
+  const start = (Math.floor(Date.now() / 3600000) + 24) * 3600000;
+  let pairs = "";
+  for (let i = 0; i < 4; i++) {
+    const be = (v) => BigInt(v).toString(16).padStart(16, "0");
+    pairs += be(start + i * 1800000) + be(start + (i + 1) * 1800000);
+  }
+  tn.tx(admin, "appt.publish", `schedule=${sch.items[0].id}`, `slots=${pairs}`);
+  return start;
+}
+
+function slotOnNode(tn, doctor, start) {
+  const q = `/v1/slots?practitioner=${doctor.id}&from=${start}&to=${start + 1}`;
+  return JSON.parse(tn.run(["query", "--node", tn.url, "--json", q])).items[0];
+}
+
+async function patientBooks(page, tn, patient, doctor) {
+  const start = publishSlots(tn, doctor);
+  await page.goto(`${tn.url}/#/patient`, { timeout: WAIT_MS });
+  check(
+    await until(page, (id) => !!document.querySelector(`#appt-doctor option[value="${id}"]`), doctor.id),
+    "the patient's view lists the doctor for booking",
+  );
+  await page.selectOption("#appt-doctor", doctor.id);
+  await page.fill("#appt-week", localDate(Date.now()));
+  await page.click("#appt-find");
+  check(
+    await until(page, () => document.querySelectorAll("#appt-free .appt-book").length === 4),
+    "the doctor's four free slots of the week are listed",
+  );
+  await shot(page, "10-appt-free");
+  const slotId = await page.getAttribute("#appt-free .appt-book", "data-slot");
+  await page.click("#appt-free .appt-book");
+  check(
+    await until(page, () => !!document.querySelector('#appt-mine tr[data-status="booked"]')),
+    "the patient books a slot and sees the appointment",
+  );
+  check(
+    await until(page, () => document.querySelectorAll("#appt-free .appt-book").length === 3),
+    "the booked slot leaves the free list",
+  );
+  const onNode = slotOnNode(tn, doctor, start);
+  check(onNode.id === slotId && onNode.status === "busy", "the node agrees: the slot is busy");
+  const appt = JSON.parse(tn.run(["query", "--node", tn.url, "--json", `/v1/appointments/${onNode.appointment}`]));
+  check(!JSON.stringify(appt).includes(patient.id), "the appointment on chain does not name the patient");
+  await shot(page, "11-appt-booked");
+  return { start, slotId };
+}
+
+async function doctorSeesDay(page, tn, doctor, patient, start) {
+  await page.goto(`${tn.url}/#/doctor`, { timeout: WAIT_MS });
+  await page.fill("#appt-day", localDate(start));
+  await page.click("#appt-day-show");
+  check(
+    await until(
+      page,
+      (id) => !!document.querySelector(`#appt-day-list tr[data-patient="${id}"][data-status="booked"]`),
+      patient.id,
+    ),
+    "the doctor's day shows the booking, opened to the patient",
+  );
+  await shot(page, "12-doctor-day");
+}
+
+async function patientCancels(page, tn, doctor, start) {
+  await page.goto(`${tn.url}/#/patient`, { timeout: WAIT_MS });
+  await page.waitForSelector("#appt-mine .appt-cancel", { timeout: WAIT_MS });
+  await page.click("#appt-mine .appt-cancel");
+  check(
+    await until(page, () => !document.querySelector('#appt-mine tr[data-status="booked"]')),
+    "the patient cancels and the appointment leaves their list",
+  );
+  check(slotOnNode(tn, doctor, start).status === "free", "the node agrees: the slot is free again");
+  await shot(page, "13-appt-cancelled");
+}
+
 async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medchain-browser-"));
@@ -438,6 +526,9 @@ async function main() {
     await doctorSees(page, tn, doctor, patient, true, "06-doctor-shared");
     await patientRevokes(page, tn, patient, consentId);
     await doctorSees(page, tn, doctor, patient, false, "08-doctor-after-revoke");
+    const booked = await patientBooks(page, tn, patient, doctor);
+    await doctorSeesDay(page, tn, doctor, patient, booked.start);
+    await patientCancels(page, tn, doctor, booked.start);
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${tn.url}/#/explorer`);

@@ -288,7 +288,29 @@ def populate(net):
     ids["other"] = other
     code, d = http.get(f"/v1/identities/{doctor['id']}")
     ids["org"] = d["org"]
+    populate_appt(net, doctor, patient, ids)
     return doctor, patient, record, ids
+
+
+def populate_appt(net, doctor, patient, ids):
+    """A schedule, slots within the next days, a booking, a cut-off."""
+    a = net.admin_key(HOSP_A)
+    net.tx_ok(a, "appt.set_policy", "cancel_cutoff_ms=3600000")
+    net.tx_ok(a, "appt.create_schedule", f"practitioner={doctor['id']}", "service_type=consult")
+    http = net.http()
+    ids["schedule"] = http.get("/v1/schedules?limit=1")[1]["items"][0]["id"]
+    start = (int(time.time() * 1000) // 60000 + 60) * 60000
+    slots = "".join(f"{start + i * 1800000:016x}{start + (i + 1) * 1800000:016x}"
+                    for i in range(4))
+    net.tx_ok(a, "appt.publish", f"schedule={ids['schedule']}", f"slots={slots}")
+    page = http.get(f"/v1/slots?practitioner={doctor['id']}")[1]
+    ids["slot"] = page["items"][0]["id"]
+    args = net.run_ok("appt", "--node", net.url(), "--key", patient["file"], "book",
+                      ids["slot"]).split()
+    net.tx_ok(patient["file"], "appt.book", *args)
+    ids["appointment"] = http.get(f"/v1/slots/{ids['slot']}")[1]["appointment"]
+    out = net.run_ok("appt", "--node", net.url(), "--key", patient["file"], "view-key")
+    ids["view_key"] = out.strip().split("=", 1)[1]
 
 
 # ---- the walk --------------------------------------------------------------------------------
@@ -333,7 +355,8 @@ def walk_reads(w, values, path_values, reader, readers=None):
                 if v is not None:
                     q = "&".join(x for x in (base_q, f"{p['name']}={v}") if x)
                     # One patient's stream is patient data: signed by the reader.
-                    walk_stream(w, path, url, q, key if p["name"] == "patient" else None)
+                    signed = p["name"] in ("patient", "practitioner")
+                    walk_stream(w, path, url, q, key if signed else None)
             continue
         body = w.check("GET", path, url + ("?" + base_q if base_q else ""), expect=200, key=key)
         if isinstance(body, dict) and isinstance(body.get("items"), list):
@@ -459,6 +482,10 @@ def walk_txs(w, net, doctor, patient, record):
             expect=404, what="(unknown record)")
     w.check("POST", path, path + "?wait=later", body, "application/json", expect=400,
             what="(bad wait)")
+    appt = "/v1/appointments"
+    w.check("POST", appt, appt, b"{not json", "application/json", expect=400, what="(bad JSON)")
+    w.check("POST", appt, appt, json.dumps({"method": "cancel", "args": "00" * 36}).encode(),
+            "application/json", expect=401, what="(unsigned)")
     return t1["hash"]
 
 
@@ -506,7 +533,17 @@ def main():
                        ("/v1/events", "patient"): patient["id"]}
         for kind in KINDS:
             path_values[(f"/v1/{kind}/{{id}}", "id")] = ids[kind]
-        values = {"limit": "2", "from": "1", "raw": "1", "wait": "commit",
+        path_values[("/v1/schedules/{id}", "id")] = ids["schedule"]
+        path_values[("/v1/slots/{id}", "id")] = ids["slot"]
+        path_values[("/v1/appointments/{id}", "id")] = ids["appointment"]
+        path_values[("/v1/appointment-policies/{id}", "id")] = ids["org"]
+        path_values[("/v1/patients/{id}/appointments", "id")] = patient["id"]
+        values = {("/v1/appointments", "practitioner"): doctor["id"],
+                  "practitioner": doctor["id"],
+                  ("/v1/patients/{id}/appointments", "view_key"): ids["view_key"],
+                  ("/v1/slots", "status"): "free", ("/v1/appointments", "status"): "booked",
+                  ("/v1/appointments", "from"): "1", ("/v1/slots", "from"): "1",
+                  ("/v1/patients/{id}/appointments", "from"): "1","limit": "2", "from": "1", "raw": "1", "wait": "commit",
                   "patient": patient["id"], "grantee": doctor["id"], "record": record,
                   "org": ids["org"], ("/v1/state/proof", "key"): "00" + UNKNOWN_ID}
         for kind in KINDS:

@@ -116,6 +116,14 @@ static void test_error_numbers_pinned(void **state) {
       "ECG_UNSUPPORTED",
       "ECG_CHECKSUM",
       "ECG_RANGE",
+      "SLOT_TAKEN",
+      "SLOT_IN_PAST",
+      "UNKNOWN_SLOT",
+      "UNKNOWN_SCHEDULE",
+      "UNKNOWN_APPOINTMENT",
+      "CANCEL_CUTOFF",
+      "NOT_YOUR_BOOKING",
+      "APPOINTMENT_CLOSED",
   };
   assert_int_equal(ERR_COUNT_, ARRAY_LEN(pinned));
   for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {

@@ -4,6 +4,7 @@
 // shared, for which purpose and until when. A consent granted or revoked
 // anywhere shows within a moment: the view re-reads its consents whenever
 // a consent transaction commits (the public event stream's `tx` events).
+import { doctorDay } from "./appointments.js";
 import { listAll, signedGet } from "./api.js";
 import { onEvent } from "./events.js";
 import { keyPanel, kindWarning } from "./keys.js";
@@ -63,6 +64,7 @@ export function initDoctor(root) {
     keyPanel("doctor", { onKeys: start, onForget: stop }),
     content,
   );
+  const day = doctorDay();
   content.append(
     warn,
     err,
@@ -84,6 +86,7 @@ export function initDoctor(root) {
       consentsBox,
     ),
   );
+  content.append(day.section);
 
   async function load() {
     try {
@@ -121,6 +124,7 @@ export function initDoctor(root) {
   function start(k, ident) {
     keys = k;
     me = ident;
+    day.start(k, ident);
     const w = kindWarning(ident, "practitioner", "doctor");
     warn.hidden = w === null;
     warn.textContent = w ?? "";
@@ -135,6 +139,7 @@ export function initDoctor(root) {
   }
 
   function stop() {
+    day.stop();
     unsubscribe?.();
     unsubscribe = null;
     keys = null;

@@ -10,6 +10,7 @@
 import { ApiError, getJson, listAll, signedEvents, signedGet, submitCall } from "./api.js";
 import { fromHex, toHex, wipe } from "./bytes.js";
 import { sealOpen, sealTo } from "./crypto.js";
+import { patientAppointments } from "./appointments.js";
 import { keyPanel, kindWarning } from "./keys.js";
 import {
   clear,
@@ -194,6 +195,7 @@ export function initPatient(root) {
     keyPanel("patient", { onKeys: start, onForget: stop }),
     content,
   );
+  const appts = patientAppointments();
   content.append(
     warn,
     el(
@@ -237,6 +239,7 @@ export function initPatient(root) {
       auditBox,
     ),
   );
+  content.append(appts.section);
 
   // ---- reads -------------------------------------------------------------------
 
@@ -531,6 +534,7 @@ export function initPatient(root) {
   function start(k, ident) {
     keys = k;
     me = ident;
+    appts.start(k, ident);
     const w = kindWarning(ident, "patient", "patient");
     warn.hidden = w === null;
     warn.textContent = w ?? "";
@@ -545,6 +549,7 @@ export function initPatient(root) {
   }
 
   function stop() {
+    appts.stop();
     streamCtl?.abort();
     streamCtl = null;
     keys = null;

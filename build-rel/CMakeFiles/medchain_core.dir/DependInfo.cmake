@@ -1,0 +1,95 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/wt-appt/src/api/args.c" "CMakeFiles/medchain_core.dir/src/api/args.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/args.c.o.d"
+  "/work/wt-appt/src/api/auth.c" "CMakeFiles/medchain_core.dir/src/api/auth.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/auth.c.o.d"
+  "/work/wt-appt/src/api/client.c" "CMakeFiles/medchain_core.dir/src/api/client.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/client.c.o.d"
+  "/work/wt-appt/src/api/events.c" "CMakeFiles/medchain_core.dir/src/api/events.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/events.c.o.d"
+  "/work/wt-appt/src/api/metrics.c" "CMakeFiles/medchain_core.dir/src/api/metrics.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/metrics.c.o.d"
+  "/work/wt-appt/src/api/openapi.c" "CMakeFiles/medchain_core.dir/src/api/openapi.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/openapi.c.o.d"
+  "/work/wt-appt/src/api/render.c" "CMakeFiles/medchain_core.dir/src/api/render.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/render.c.o.d"
+  "/work/wt-appt/src/api/routes.c" "CMakeFiles/medchain_core.dir/src/api/routes.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/routes.c.o.d"
+  "/work/wt-appt/src/api/routes_appt.c" "CMakeFiles/medchain_core.dir/src/api/routes_appt.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/routes_appt.c.o.d"
+  "/work/wt-appt/src/api/routes_chain.c" "CMakeFiles/medchain_core.dir/src/api/routes_chain.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/routes_chain.c.o.d"
+  "/work/wt-appt/src/api/routes_entities.c" "CMakeFiles/medchain_core.dir/src/api/routes_entities.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/routes_entities.c.o.d"
+  "/work/wt-appt/src/api/routes_txs.c" "CMakeFiles/medchain_core.dir/src/api/routes_txs.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/routes_txs.c.o.d"
+  "/work/wt-appt/src/api/server.c" "CMakeFiles/medchain_core.dir/src/api/server.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/server.c.o.d"
+  "/work/wt-appt/src/api/static.c" "CMakeFiles/medchain_core.dir/src/api/static.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/api/static.c.o.d"
+  "/work/wt-appt/src/base/base.c" "CMakeFiles/medchain_core.dir/src/base/base.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/base/base.c.o.d"
+  "/work/wt-appt/src/blobstore/blobstore.c" "CMakeFiles/medchain_core.dir/src/blobstore/blobstore.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/blobstore/blobstore.c.o.d"
+  "/work/wt-appt/src/cli/cli.c" "CMakeFiles/medchain_core.dir/src/cli/cli.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cli.c.o.d"
+  "/work/wt-appt/src/cli/cli_http.c" "CMakeFiles/medchain_core.dir/src/cli/cli_http.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cli_http.c.o.d"
+  "/work/wt-appt/src/cli/cli_keys.c" "CMakeFiles/medchain_core.dir/src/cli/cli_keys.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cli_keys.c.o.d"
+  "/work/wt-appt/src/cli/cli_opt.c" "CMakeFiles/medchain_core.dir/src/cli/cli_opt.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cli_opt.c.o.d"
+  "/work/wt-appt/src/cli/cli_proc.c" "CMakeFiles/medchain_core.dir/src/cli/cli_proc.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cli_proc.c.o.d"
+  "/work/wt-appt/src/cli/cli_util.c" "CMakeFiles/medchain_core.dir/src/cli/cli_util.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cli_util.c.o.d"
+  "/work/wt-appt/src/cli/cmd_appt.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_appt.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_appt.c.o.d"
+  "/work/wt-appt/src/cli/cmd_bench.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_bench.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_bench.c.o.d"
+  "/work/wt-appt/src/cli/cmd_keygen.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_keygen.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_keygen.c.o.d"
+  "/work/wt-appt/src/cli/cmd_node.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_node.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_node.c.o.d"
+  "/work/wt-appt/src/cli/cmd_query.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_query.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_query.c.o.d"
+  "/work/wt-appt/src/cli/cmd_testnet.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_testnet.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_testnet.c.o.d"
+  "/work/wt-appt/src/cli/cmd_tx.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_tx.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_tx.c.o.d"
+  "/work/wt-appt/src/cli/cmd_verify.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_verify.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_verify.c.o.d"
+  "/work/wt-appt/src/cli/cmd_version.c" "CMakeFiles/medchain_core.dir/src/cli/cmd_version.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/cli/cmd_version.c.o.d"
+  "/work/wt-appt/src/codec/codec.c" "CMakeFiles/medchain_core.dir/src/codec/codec.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/codec/codec.c.o.d"
+  "/work/wt-appt/src/codec/codec_block.c" "CMakeFiles/medchain_core.dir/src/codec/codec_block.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/codec/codec_block.c.o.d"
+  "/work/wt-appt/src/codec/codec_merkle.c" "CMakeFiles/medchain_core.dir/src/codec/codec_merkle.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/codec/codec_merkle.c.o.d"
+  "/work/wt-appt/src/codec/codec_record.c" "CMakeFiles/medchain_core.dir/src/codec/codec_record.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/codec/codec_record.c.o.d"
+  "/work/wt-appt/src/codec/codec_tx.c" "CMakeFiles/medchain_core.dir/src/codec/codec_tx.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/codec/codec_tx.c.o.d"
+  "/work/wt-appt/src/consensus/core.c" "CMakeFiles/medchain_core.dir/src/consensus/core.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/consensus/core.c.o.d"
+  "/work/wt-appt/src/consensus/msg.c" "CMakeFiles/medchain_core.dir/src/consensus/msg.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/consensus/msg.c.o.d"
+  "/work/wt-appt/src/contracts/appt.c" "CMakeFiles/medchain_core.dir/src/contracts/appt.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/appt.c.o.d"
+  "/work/wt-appt/src/contracts/appt_read.c" "CMakeFiles/medchain_core.dir/src/contracts/appt_read.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/appt_read.c.o.d"
+  "/work/wt-appt/src/contracts/audit.c" "CMakeFiles/medchain_core.dir/src/contracts/audit.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/audit.c.o.d"
+  "/work/wt-appt/src/contracts/consent.c" "CMakeFiles/medchain_core.dir/src/contracts/consent.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/consent.c.o.d"
+  "/work/wt-appt/src/contracts/contracts.c" "CMakeFiles/medchain_core.dir/src/contracts/contracts.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/contracts.c.o.d"
+  "/work/wt-appt/src/contracts/entity.c" "CMakeFiles/medchain_core.dir/src/contracts/entity.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/entity.c.o.d"
+  "/work/wt-appt/src/contracts/gov.c" "CMakeFiles/medchain_core.dir/src/contracts/gov.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/gov.c.o.d"
+  "/work/wt-appt/src/contracts/identity.c" "CMakeFiles/medchain_core.dir/src/contracts/identity.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/identity.c.o.d"
+  "/work/wt-appt/src/contracts/layout.c" "CMakeFiles/medchain_core.dir/src/contracts/layout.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/layout.c.o.d"
+  "/work/wt-appt/src/contracts/list.c" "CMakeFiles/medchain_core.dir/src/contracts/list.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/list.c.o.d"
+  "/work/wt-appt/src/contracts/reads.c" "CMakeFiles/medchain_core.dir/src/contracts/reads.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/reads.c.o.d"
+  "/work/wt-appt/src/contracts/records.c" "CMakeFiles/medchain_core.dir/src/contracts/records.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/records.c.o.d"
+  "/work/wt-appt/src/contracts/schemas.c" "CMakeFiles/medchain_core.dir/src/contracts/schemas.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/contracts/schemas.c.o.d"
+  "/work/wt-appt/src/crypto/bench.c" "CMakeFiles/medchain_core.dir/src/crypto/bench.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/crypto/bench.c.o.d"
+  "/work/wt-appt/src/crypto/crypto.c" "CMakeFiles/medchain_core.dir/src/crypto/crypto.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/crypto/crypto.c.o.d"
+  "/work/wt-appt/src/crypto/keystore.c" "CMakeFiles/medchain_core.dir/src/crypto/keystore.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/crypto/keystore.c.o.d"
+  "/work/wt-appt/src/crypto/record.c" "CMakeFiles/medchain_core.dir/src/crypto/record.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/crypto/record.c.o.d"
+  "/work/wt-appt/src/crypto/stream.c" "CMakeFiles/medchain_core.dir/src/crypto/stream.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/crypto/stream.c.o.d"
+  "/work/wt-appt/src/ledger/apply.c" "CMakeFiles/medchain_core.dir/src/ledger/apply.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/ledger/apply.c.o.d"
+  "/work/wt-appt/src/ledger/block.c" "CMakeFiles/medchain_core.dir/src/ledger/block.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/ledger/block.c.o.d"
+  "/work/wt-appt/src/ledger/chain.c" "CMakeFiles/medchain_core.dir/src/ledger/chain.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/ledger/chain.c.o.d"
+  "/work/wt-appt/src/ledger/commit.c" "CMakeFiles/medchain_core.dir/src/ledger/commit.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/ledger/commit.c.o.d"
+  "/work/wt-appt/src/ledger/genesis.c" "CMakeFiles/medchain_core.dir/src/ledger/genesis.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/ledger/genesis.c.o.d"
+  "/work/wt-appt/src/ledger/tx.c" "CMakeFiles/medchain_core.dir/src/ledger/tx.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/ledger/tx.c.o.d"
+  "/work/wt-appt/src/ledger/verify.c" "CMakeFiles/medchain_core.dir/src/ledger/verify.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/ledger/verify.c.o.d"
+  "/work/wt-appt/src/node/config.c" "CMakeFiles/medchain_core.dir/src/node/config.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/node/config.c.o.d"
+  "/work/wt-appt/src/node/engine.c" "CMakeFiles/medchain_core.dir/src/node/engine.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/node/engine.c.o.d"
+  "/work/wt-appt/src/node/mempool.c" "CMakeFiles/medchain_core.dir/src/node/mempool.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/node/mempool.c.o.d"
+  "/work/wt-appt/src/node/node.c" "CMakeFiles/medchain_core.dir/src/node/node.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/node/node.c.o.d"
+  "/work/wt-appt/src/node/operator.c" "CMakeFiles/medchain_core.dir/src/node/operator.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/node/operator.c.o.d"
+  "/work/wt-appt/src/node/records.c" "CMakeFiles/medchain_core.dir/src/node/records.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/node/records.c.o.d"
+  "/work/wt-appt/src/node/wal.c" "CMakeFiles/medchain_core.dir/src/node/wal.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/node/wal.c.o.d"
+  "/work/wt-appt/src/node/wire.c" "CMakeFiles/medchain_core.dir/src/node/wire.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/node/wire.c.o.d"
+  "/work/wt-appt/src/p2p/handshake.c" "CMakeFiles/medchain_core.dir/src/p2p/handshake.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/p2p/handshake.c.o.d"
+  "/work/wt-appt/src/p2p/p2p.c" "CMakeFiles/medchain_core.dir/src/p2p/p2p.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/p2p/p2p.c.o.d"
+  "/work/wt-appt/src/p2p/wire.c" "CMakeFiles/medchain_core.dir/src/p2p/wire.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/p2p/wire.c.o.d"
+  "/work/wt-appt/src/state/smt.c" "CMakeFiles/medchain_core.dir/src/state/smt.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/state/smt.c.o.d"
+  "/work/wt-appt/src/state/state.c" "CMakeFiles/medchain_core.dir/src/state/state.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/state/state.c.o.d"
+  "/work/wt-appt/src/store/store.c" "CMakeFiles/medchain_core.dir/src/store/store.c.o" "gcc" "CMakeFiles/medchain_core.dir/src/store/store.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")
