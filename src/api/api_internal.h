@@ -279,18 +279,6 @@ int api_h_appt_relay(struct api_ctx *c) MUST_CHECK;
 int api_tx_wait_answer(struct api_ctx *c, const struct hash32 *h, int rc,
                        const struct node_tx_status *st) MUST_CHECK;
 int api_h_patient_appts(struct api_ctx *c) MUST_CHECK;
-/* FHIR R4 views of appointments (fhir_appt.c): a new resource from an
- * entity's encoded state value, or NULL (bad value, out of memory).
- * patient, when not NULL, joins the Appointment as a Patient participant
- * (only for a reader who may know it). */
-json_t *api_fhir_schedule(struct bytes val);
-json_t *api_fhir_slot(struct bytes val);
-json_t *api_fhir_appointment(struct bytes val, const struct hash32 *patient);
-/* The R4 AppointmentStatus of a contract status ("checked_in" is
- * "checked-in"; "rescheduled" is "cancelled"). Static. */
-const char *api_fhir_appt_status(struct bytes status);
-/* A searchset Bundle of resources (an array it takes ownership of). */
-json_t *api_fhir_searchset(json_t *resources);
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
 

@@ -36,6 +36,7 @@
 static const struct fhir_type *const fhir_types[] = {
     &fhir_patient,     &fhir_practitioner, &fhir_organization,       &fhir_consent,
     &fhir_audit_event, &fhir_provenance,   &fhir_document_reference, &fhir_observation,
+    &fhir_schedule,    &fhir_slot,         &fhir_appointment,
 };
 
 size_t fhir_type_count(void) {
@@ -311,11 +312,35 @@ static int cursor_param(struct api_ctx *c, const char *v, struct ctr_cursor *cur
   return OK;
 }
 
+static bool any_filter(const struct fhir_search *s) {
+  return s->by_id || s->param != NULL || s->code != NULL || s->dates.has_from || s->dates.has_to;
+}
+
+/* A parameter of a type whose parameters combine (fhir_query.c). */
+static int combined_param(struct api_ctx *c, const struct fhir_type *t, const char *k,
+                          const char *v, struct fhir_search *s) {
+  for (size_t i = 0; i < t->nparams; i++) {
+    if (strcmp(t->params[i].name, k) == 0) {
+      if (s->by_id) {
+        c->message = "_id is not combined with other search parameters";
+        return ERR_BAD_REQUEST;
+      }
+      return fhir_query_term(c, t, &t->params[i], v, s);
+    }
+  }
+  c->message = "unsupported search parameter (GET /fhir/metadata lists each type's)";
+  return ERR_BAD_REQUEST;
+}
+
 /* One filter: _id or one of the type's parameters. */
 static int filter_param(struct api_ctx *c, const struct fhir_type *t, const char *k, const char *v,
                         struct fhir_search *s) {
-  if (s->by_id || s->param != NULL) {
-    c->message = "at most one search parameter besides _count, _cursor and _format";
+  if (t->combined && strcmp(k, "_id") != 0) {
+    return combined_param(c, t, k, v, s);
+  }
+  if (any_filter(s)) {
+    c->message = t->combined ? "_id is not combined with other search parameters"
+                             : "at most one search parameter besides _count, _cursor and _format";
     return ERR_BAD_REQUEST;
   }
   if (strcmp(k, "_id") == 0 && t->read != NULL) {
@@ -356,7 +381,10 @@ static int search_parse(struct api_ctx *c, const struct fhir_type *t, struct fhi
       return rc;
     }
   }
-  return OK;
+  /* Vetted before anything is read: a bad combination is 400 whatever
+   * the state holds. */
+  bool check = t->combined != NULL && t->combined->check != NULL && !s->by_id;
+  return check ? t->combined->check(c, s) : OK;
 }
 
 /* ---- Bundles --------------------------------------------------------------------------------- */

@@ -47,6 +47,7 @@ _Static_assert(FHIR_BASE_MAX + FHIR_TYPE_MAX + FHIR_ID_MAX + 2 < API_HEADER_VALU
                "a Location header fits");
 
 struct fhir_ctx;
+struct fhir_search;
 
 /* A decoded contract entity: its schema and field values (borrowing from
  * the state's bytes, valid while the read view is open). */
@@ -87,18 +88,43 @@ struct fhir_source {
 /* One search parameter a type supports. */
 struct fhir_param {
   const char *name;       /* "patient" */
-  const char *type;       /* FHIR search parameter type: "reference", "token", ... */
+  const char *type;       /* FHIR search parameter type: "reference", "token", "date" */
   enum ctr_filter filter; /* the listing it selects (CTR_ALL: handled by the type) */
   const char *doc;
 };
 
+/* A type whose parameters combine (Slot, Appointment): one reference, one
+ * token and a date given as a lower and an upper bound, instead of one
+ * filter at a time (fhir_query.c). */
+struct fhir_combined {
+  /* The token parameter's codes (NULL-terminated: any other is 400) and
+   * their system, which a value may name as "system|code". */
+  const char *const *codes;
+  const char *system;
+  /* Completes and vets the parsed search before anything is read (a
+   * default range, a required parameter); NULL: nothing to. */
+  int (*check)(struct api_ctx *c, struct fhir_search *s);
+};
+
+/* A date parameter's bounds as the half-open range [from_ms, to_ms):
+ * ge/gt/le/lt/eq on a date (a UTC day) or an instant (fhir_query.c). */
+struct fhir_dates {
+  bool has_from;
+  bool has_to;
+  uint64_t from_ms;
+  uint64_t to_ms;
+};
+
 struct fhir_search {
-  const struct fhir_param *param; /* NULL: no filter */
+  const struct fhir_param *param; /* NULL: no filter (combined: the reference parameter) */
   struct hash32 key;              /* the filter's id */
   bool by_id;                     /* _id=... */
   struct hash32 id;
   uint32_t count;           /* _count */
   struct ctr_cursor cursor; /* _cursor */
+  /* Types with combined parameters (fhir_type.combined) also get: */
+  const char *code;         /* the token parameter's code (NULL: none), in the query */
+  struct fhir_dates dates;  /* the date parameter's bounds */
 };
 
 /* One page of a search: the matches (resources) and the cursor of the
@@ -126,6 +152,7 @@ struct fhir_type {
   const struct fhir_param *params;  /* search parameters besides _id */
   size_t nparams;
   bool opens_content; /* read and search take ?purpose= (the access's purpose) */
+  const struct fhir_combined *combined; /* NULL: one filter at a time */
 };
 
 struct fhir_ctx {
@@ -169,6 +196,9 @@ json_t *fhir_instant_json(uint64_t ms);
  * seconds and a fraction of up to 3 digits optional... to Unix ms.
  * ERR_BAD_REQUEST when it is not one. */
 int fhir_parse_instant(uint64_t *ms, const char *s) MUST_CHECK;
+/* "YYYY-MM-DD" as the Unix ms of its first instant (UTC). ERR_BAD_REQUEST
+ * when it is not a real date from 1970 on. */
+int fhir_parse_date(uint64_t *ms, const char *s) MUST_CHECK;
 /* {"reference": "Type/hex"} */
 json_t *fhir_ref(const char *type, const struct hash32 *id);
 /* A reference to the identity or organization id: Patient/,
@@ -205,6 +235,18 @@ extern const struct fhir_type fhir_audit_event;
 extern const struct fhir_type fhir_provenance;
 extern const struct fhir_type fhir_document_reference;
 extern const struct fhir_type fhir_observation;
+extern const struct fhir_type fhir_schedule;
+extern const struct fhir_type fhir_slot;
+extern const struct fhir_type fhir_appointment;
+
+/* Combined search parameters (fhir_query.c): adds the value v of
+ * parameter p of type t (t->combined) to s (a second reference or token,
+ * or a date bound given twice, is 400 with c->message set). */
+int fhir_query_term(struct api_ctx *c, const struct fhir_type *t, const struct fhir_param *p,
+                    const char *v, struct fhir_search *s) MUST_CHECK;
+/* One date parameter value ("ge2026-11-23", "lt2026-11-24T09:00:00Z",
+ * "2026-11-23") into d. ERR_BAD_REQUEST when it is not one we take. */
+int fhir_date_term(struct fhir_dates *d, const char *v) MUST_CHECK;
 
 /* Stores and anchors resource res (its resourceType is the record's FHIR
  * type) for the signer, a practitioner, through node_record_create:

@@ -164,6 +164,22 @@ int fhir_parse_instant(uint64_t *ms, const char *s) {
   return OK;
 }
 
+int fhir_parse_date(uint64_t *ms, const char *s) {
+  static const int64_t mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int64_t y, mo, d;
+  if (strlen(s) != 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+      s[7] != '-' || !digits(s + 8, 2, &d) || y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+      d > mdays[mo - 1]) {
+    return ERR_BAD_REQUEST;
+  }
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo == 2 && d == 29 && !leap) {
+    return ERR_BAD_REQUEST;
+  }
+  *ms = (uint64_t)days_from_civil(y, mo, d) * 86400000u;
+  return OK;
+}
+
 /* ---- references and codes ------------------------------------------------------------- */
 
 json_t *fhir_ref(const char *type, const struct hash32 *id) {
