@@ -283,6 +283,26 @@ static bool query_printable(const char *q) {
   return true;
 }
 
+/* The router lets a parameter repeat under /fhir; only a date parameter
+ * of a type whose parameters combine may (its lower and upper bound).
+ * Anything else repeated is refused, never half read. t: NULL outside a
+ * type (metadata). */
+static bool repeats_ok(const struct api_ctx *c, const struct fhir_type *t) {
+  for (size_t i = 0; i < c->query.n; i++) {
+    bool date = false;
+    for (size_t j = 0; t != NULL && t->combined != NULL && j < t->nparams; j++) {
+      date = date || (strcmp(t->params[j].type, "date") == 0 &&
+                      strcmp(t->params[j].name, c->query.key[i]) == 0);
+    }
+    for (size_t k = 0; k < i && !date; k++) {
+      if (strcmp(c->query.key[k], c->query.key[i]) == 0) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 /* A search parameter's value: "hex", "Type/hex" or "[base]/Type/hex". */
 static int param_id(struct api_ctx *c, const char *v, struct hash32 *out) {
   if (fhir_ref_parse(v, out, NULL) != OK) {
@@ -618,15 +638,20 @@ int api_h_fhir(struct api_ctx *c) {
   f->c = c;
   base_url(f);
   if (strcmp(p.type, "metadata") == 0) {
-    rc = p.has_id || strcmp(c->req->method, "POST") == 0 ? ERR_METHOD : metadata(c, f);
+    rc = p.has_id || strcmp(c->req->method, "POST") == 0 ? ERR_METHOD : OK;
   } else {
     f->type = fhir_type_find(p.type);
     if (f->type == NULL) {
       c->message = "unknown or unsupported resource type";
       rc = ERR_ROUTE;
-    } else {
-      rc = dispatch(c, f, &p);
     }
+  }
+  if (rc == OK && !repeats_ok(c, f->type)) {
+    c->message = "a parameter is given once (a date parameter twice: its two bounds)";
+    rc = ERR_BAD_REQUEST;
+  }
+  if (rc == OK) {
+    rc = f->type == NULL ? metadata(c, f) : dispatch(c, f, &p);
   }
   free(f);
   return rc;

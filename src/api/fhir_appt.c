@@ -42,8 +42,7 @@ static int schedule_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t 
   (void)f;
   *out = json_pack("{s:s, s:o, s:b, s:[o, o], s:o}", "resourceType", "Schedule", "id", id_json(e),
                    "active", 1, "actor", fhir_ref("Practitioner", fhir_ent_id(e, "practitioner")),
-                   fhir_ref("Organization", fhir_ent_id(e, "org")), "serviceType",
-                   service_type(e));
+                   fhir_ref("Organization", fhir_ent_id(e, "org")), "serviceType", service_type(e));
   return *out == NULL ? ERR_NOMEM : OK;
 }
 
@@ -52,7 +51,8 @@ static const struct fhir_source schedule_source = {
 };
 
 static const struct fhir_param schedule_params[] = {
-    {"actor", "reference", CTR_BY_PRACTITIONER, "the practitioner (Practitioner/ID) whose schedules"},
+    {"actor", "reference", CTR_BY_PRACTITIONER,
+     "the practitioner (Practitioner/ID) whose schedules"},
 };
 
 const struct fhir_type fhir_schedule = {
@@ -71,7 +71,8 @@ const struct fhir_type fhir_schedule = {
 static int slot_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t **out) {
   (void)f;
   /* The contract's free and busy are R4's SlotStatus codes as they are. */
-  assert(fhir_ent_str_is(e, "status", CTR_SLOT_FREE) || fhir_ent_str_is(e, "status", CTR_SLOT_BUSY));
+  assert(fhir_ent_str_is(e, "status", CTR_SLOT_FREE) ||
+         fhir_ent_str_is(e, "status", CTR_SLOT_BUSY));
   *out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "resourceType", "Slot", "id", id_json(e),
                    "schedule", fhir_ref("Schedule", fhir_ent_id(e, "schedule")), "status",
                    fhir_ent_str_json(e, "status"), "start",
@@ -100,13 +101,13 @@ static const char *appt_status_fhir(const struct fhir_ent *e) {
 
 static int appt_render(struct fhir_ctx *f, const struct fhir_ent *e, json_t **out) {
   (void)f;
-  json_t *o = json_pack(
-      "{s:s, s:o, s:s, s:o, s:o, s:[o], s:[{s:o, s:s, s:s}]}", "resourceType", "Appointment", "id",
-      id_json(e), "status", appt_status_fhir(e), "start",
-      fhir_instant_json(fhir_ent_u64(e, "start_ms")), "end",
-      fhir_instant_json(fhir_ent_u64(e, "end_ms")), "slot", fhir_ref("Slot", fhir_ent_id(e, "slot")),
-      "participant", "actor", fhir_ref("Practitioner", fhir_ent_id(e, "practitioner")), "required",
-      "required", "status", "accepted");
+  json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:[o], s:[{s:o, s:s, s:s}]}", "resourceType",
+                        "Appointment", "id", id_json(e), "status", appt_status_fhir(e), "start",
+                        fhir_instant_json(fhir_ent_u64(e, "start_ms")), "end",
+                        fhir_instant_json(fhir_ent_u64(e, "end_ms")), "slot",
+                        fhir_ref("Slot", fhir_ent_id(e, "slot")), "participant", "actor",
+                        fhir_ref("Practitioner", fhir_ent_id(e, "practitioner")), "required",
+                        "required", "status", "accepted");
   if (o != NULL && fhir_ent_str_is(e, "status", CTR_APPT_RESCHEDULED) &&
       json_object_set_new(o, "cancelationReason", json_pack("{s:s}", "text", "rescheduled")) != 0) {
     json_decref(o);
@@ -272,12 +273,12 @@ static const char *const slot_codes[] = {
 };
 
 static const char *const appt_codes[] = {
-    "proposed", "pending",   "booked",     "arrived",  "fulfilled", "cancelled",
+    "proposed", "pending",          "booked",     "arrived",  "fulfilled", "cancelled",
     "noshow",   "entered-in-error", "checked-in", "waitlist", NULL,
 };
 
 #define DATE_DOC                                                                                   \
-  "[eq|ge|gt|le|lt]YYYY-MM-DD (a UTC day) or an instant with seconds and a zone; a lower and an " \
+  "[eq|ge|gt|le|lt]YYYY-MM-DD (a UTC day) or an instant with seconds and a zone; a lower and an "  \
   "upper bound at most 93 days apart (default: from now, seven days)"
 
 static const struct fhir_source slot_source = {CTR_SLOT, false, NULL, slot_render, NULL};
@@ -308,10 +309,12 @@ const struct fhir_type fhir_slot = {
 };
 
 static const struct fhir_param appt_params[] = {
-    {"practitioner", "reference", CTR_ALL, "the practitioner (Practitioner/ID); required, or actor"},
+    {"practitioner", "reference", CTR_ALL,
+     "the practitioner (Practitioner/ID); required, or actor"},
     {"actor", "reference", CTR_ALL, "the same as practitioner (a Practitioner only)"},
     {"status", "token", CTR_ALL,
-     "booked, checked-in, fulfilled, noshow or cancelled (cancelled includes rescheduled; the other "
+     "booked, checked-in, fulfilled, noshow or cancelled (cancelled includes rescheduled; the "
+     "other "
      "AppointmentStatus codes are never written: an empty answer)"},
     {"date", "date", CTR_ALL, "the appointment's start: " DATE_DOC},
 };

@@ -123,8 +123,8 @@ struct fhir_search {
   uint32_t count;           /* _count */
   struct ctr_cursor cursor; /* _cursor */
   /* Types with combined parameters (fhir_type.combined) also get: */
-  const char *code;         /* the token parameter's code (NULL: none), in the query */
-  struct fhir_dates dates;  /* the date parameter's bounds */
+  const char *code;        /* the token parameter's code (NULL: none), in the query */
+  struct fhir_dates dates; /* the date parameter's bounds */
 };
 
 /* One page of a search: the matches (resources) and the cursor of the
@@ -151,7 +151,7 @@ struct fhir_type {
   fhir_create_fn create;            /* NULL: no create */
   const struct fhir_param *params;  /* search parameters besides _id */
   size_t nparams;
-  bool opens_content; /* read and search take ?purpose= (the access's purpose) */
+  bool opens_content;                   /* read and search take ?purpose= (the access's purpose) */
   const struct fhir_combined *combined; /* NULL: one filter at a time */
 };
 

@@ -96,8 +96,8 @@ static const char *token_code(const struct fhir_combined *k, const char *v) {
     return v;
   }
   size_t n = (size_t)(bar - v);
-  bool system_ok = n == 0 || (k->system != NULL && strlen(k->system) == n &&
-                              strncmp(v, k->system, n) == 0);
+  bool system_ok =
+      n == 0 || (k->system != NULL && strlen(k->system) == n && strncmp(v, k->system, n) == 0);
   return system_ok ? bar + 1 : NULL;
 }
 

@@ -220,7 +220,9 @@ static int url_decode(char *s) {
   return OK;
 }
 
-static int query_add(struct api_query *q, char *part) {
+/* repeats: the FHIR facade's queries, where a parameter may come twice
+ * (a date's two bounds: fhir.c decides which may). */
+static int query_add(struct api_query *q, char *part, bool repeats) {
   char *eq = strchr(part, '=');
   char *val = part + strlen(part); /* "" inside our buffer: decoding writes */
   if (eq != NULL) {
@@ -230,7 +232,7 @@ static int query_add(struct api_query *q, char *part) {
   if (url_decode(part) != OK || url_decode(val) != OK) {
     return ERR_BAD_REQUEST;
   }
-  for (size_t i = 0; i < q->n; i++) {
+  for (size_t i = 0; i < q->n && !repeats; i++) {
     if (strcmp(q->key[i], part) == 0) {
       return ERR_BAD_REQUEST;
     }
@@ -244,7 +246,7 @@ static int query_add(struct api_query *q, char *part) {
   return OK;
 }
 
-static int query_parse(struct api_query *q, const char *raw) {
+static int query_parse(struct api_query *q, const char *raw, bool repeats) {
   memset(q, 0, sizeof(*q));
   if (raw == NULL || raw[0] == '\0') {
     return OK;
@@ -260,7 +262,7 @@ static int query_parse(struct api_query *q, const char *raw) {
       *amp = '\0';
     }
     if (part[0] != '\0') {
-      int rc = query_add(q, part);
+      int rc = query_add(q, part, repeats);
       if (rc != OK) {
         return rc;
       }
@@ -447,7 +449,7 @@ static int dispatch(struct api_ctx *c, const struct route *r, const char *param,
     memcpy(c->param, param, param_len);
   }
   c->param[param_len] = '\0';
-  int rc = query_parse(&c->query, req->query);
+  int rc = query_parse(&c->query, req->query, api_fhir_path(req->path));
   if (rc != OK) {
     return rc;
   }

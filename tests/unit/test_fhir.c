@@ -449,6 +449,317 @@ static void test_render_organization(void **state) {
   assert_int_equal(fhir_ent_decode(&e, CTR_ORG, (struct bytes){buf, len - 1}), ERR_CORRUPT);
 }
 
+/* ---- appointments: Schedule, Slot, Appointment -------------------------------------------- */
+
+#define HEX0 "0000000000000000000000000000000000000000000000000000000000000000"
+#define HEX1 "1111111111111111111111111111111111111111111111111111111111111111"
+
+/* The three types, with exactly these search parameters (besides _id). */
+static void test_appt_capability(void **state) {
+  (void)state;
+  static const struct {
+    const char *type;
+    const char *params[5];
+  } want[] = {
+      {"Schedule", {"actor"}},
+      {"Slot", {"schedule", "practitioner", "status", "start"}},
+      {"Appointment", {"practitioner", "actor", "status", "date"}},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+    const struct fhir_type *t = fhir_type_find(want[i].type);
+    assert_non_null(t);
+    assert_non_null(t->read);
+    assert_non_null(t->search);
+    assert_null(t->create);
+    size_t n = 0;
+    while (n < ARRAY_LEN(want[i].params) && want[i].params[n] != NULL) {
+      assert_string_equal(t->params[n].name, want[i].params[n]);
+      n++;
+    }
+    assert_int_equal(t->nparams, n);
+  }
+  assert_null(fhir_type_find("Schedule")->combined);
+  assert_non_null(fhir_type_find("Slot")->combined);
+  assert_non_null(fhir_type_find("Appointment")->combined);
+}
+
+/* Bad parameters are 400 before anything is read; good ones pass (and the
+ * missing node answers 503). */
+static void test_appt_search_params(void **state) {
+  (void)state;
+  static const struct {
+    const char *type;
+    const char *query;
+    int status;
+  } cases[] = {
+      {"Slot", NULL, 503},
+      {"Slot", "status=free", 503},
+      {"Slot", "status=busy-tentative", 503}, /* a SlotStatus we never write: empty */
+      {"Slot", "status=http://hl7.org/fhir/slotstatus|busy", 503},
+      {"Slot", "status=|free&_count=5", 503},
+      {"Slot",
+       "practitioner=Practitioner/" HEX0 "&status=free&start=ge2099-01-05&start=lt2099-01-12", 503},
+      {"Slot", "schedule=" HEX0 "&start=2099-01-05", 503},
+      {"Slot", "start=gt2099-01-05T09:00:00%2B01:00&start=le2099-01-05T17:00:00Z", 503},
+      {"Slot", "start=eq2099-01-05&_cursor=00ff", 503},
+      {"Slot", "_id=" HEX0, 503},
+      {"Slot", "status=tentative", 400},                      /* not a SlotStatus */
+      {"Slot", "status=free,busy", 400},                      /* one code */
+      {"Slot", "status=free&status=busy", 400},               /* once */
+      {"Slot", "status=http://example.org/x|free", 400},      /* another system */
+      {"Slot", "start=2099-01-05T09:00", 400},                /* no seconds, no zone */
+      {"Slot", "start=ne2099-01-05", 400},                    /* a prefix we do not take */
+      {"Slot", "start=GE2099-01-05", 400},                    /* prefixes are lower case */
+      {"Slot", "start=ge2099-13-01", 400},                    /* no such month */
+      {"Slot", "start=ge2099-02-29", 400},                    /* not a leap year */
+      {"Slot", "start=ge2099-01", 400},                       /* a month: not taken */
+      {"Slot", "start=ge2099-01-05&start=gt2099-01-06", 400}, /* two lower bounds */
+      {"Slot", "start=2099-01-05&start=lt2099-01-08", 400},   /* eq and an upper bound */
+      {"Slot", "start=ge2099-01-05&start=lt2099-01-05", 400}, /* empty */
+      {"Slot", "start=ge2099-01-01&start=lt2099-04-05", 400}, /* 94 days */
+      {"Slot", "start=lt2099-01-01", 400},                    /* from now: far wider */
+      {"Slot", "start=lt1970-01-02", 400},                    /* from now: empty */
+      {"Slot", "schedule=" HEX0 "&practitioner=" HEX1, 400},  /* one reference */
+      {"Slot", "practitioner=12", 400},                       /* not an id */
+      {"Slot", "_id=" HEX0 "&status=free", 400},              /* _id alone */
+      {"Slot", "status=free&_id=" HEX0, 400},
+      {"Slot", "_count=5&_count=6", 400}, /* only a date repeats */
+      {"Slot", "_format=json&_format=xml", 400},
+      {"Slot", "start=ge2099-01-05&start=lt2099-01-07&start=lt2099-01-08", 400},
+      {"Slot", "actor=" HEX0, 400},          /* not a Slot parameter */
+      {"Slot", "schedule.actor=" HEX0, 400}, /* chained: not supported */
+      {"Appointment", "practitioner=" HEX0, 503},
+      {"Appointment",
+       "actor=Practitioner/" HEX0 "&status=checked-in&date=ge2099-01-01&date=lt2099-02-01", 503},
+      {"Appointment", "practitioner=" HEX0 "&status=cancelled", 503},
+      {"Appointment", "practitioner=" HEX0 "&status=waitlist", 503},
+      {"Appointment", "_id=" HEX0, 503},
+      {"Appointment", NULL, 400}, /* names no practitioner */
+      {"Appointment", "status=booked&date=2099-01-05", 400},
+      {"Appointment", "practitioner=" HEX0 "&actor=" HEX1, 400},
+      {"Appointment", "practitioner=" HEX0 "&status=checked_in", 400}, /* ours, not FHIR's */
+      {"Appointment", "practitioner=" HEX0 "&status=rescheduled", 400},
+      {"Appointment", "practitioner=" HEX0 "&date=2099-01-05&date=2099-01-06", 400},
+      {"Appointment", "practitioner=" HEX0 "&start=ge2099-01-05", 400}, /* Slot's, not ours */
+      {"Schedule", "actor=Practitioner/" HEX0, 503},
+      {"Schedule", "actor=" HEX0 "&_id=" HEX0, 400},
+      {"Schedule", "status=free", 400},
+  };
+  char path[64];
+  for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+    (void)snprintf(path, sizeof(path), "/fhir/%s", cases[i].type);
+    struct api_reply rep = get("GET", path, cases[i].query, NULL);
+    if (rep.status != cases[i].status) {
+      print_error("%s?%s: %d\n", cases[i].type, cases[i].query, rep.status);
+    }
+    if (cases[i].status == 400) {
+      expect_outcome(rep, 400, "invalid", "BAD_REQUEST");
+    } else {
+      expect_outcome(rep, 503, "transient", "UNAVAILABLE");
+    }
+  }
+  /* Elsewhere nothing repeats. */
+  expect_outcome(get("GET", "/fhir/Consent", "patient=" HEX0 "&patient=" HEX0, NULL), 400,
+                 "invalid", "BAD_REQUEST");
+  expect_outcome(get("GET", "/fhir/metadata", "_format=json&_format=json", NULL), 400, "invalid",
+                 "BAD_REQUEST");
+  /* Reads of the three types reach the (missing) node too. */
+  expect_outcome(get("GET", "/fhir/Slot/" HEX0, NULL, NULL), 503, "transient", "UNAVAILABLE");
+  expect_outcome(get("GET", "/fhir/Appointment/zz", NULL, NULL), 404, "not-found", "NOT_FOUND");
+  expect_outcome(get("POST", "/fhir/Appointment", NULL, "{\"resourceType\":\"Appointment\"}"), 405,
+                 "not-supported", "METHOD_NOT_ALLOWED");
+}
+
+static void test_date_terms(void **state) {
+  (void)state;
+  const uint64_t day = 86400000ull;
+  const uint64_t d0 = 4102444800000ull; /* 2100-01-01 */
+  uint64_t ms = 0;
+  assert_int_equal(fhir_parse_date(&ms, "2100-01-01"), OK);
+  assert_int_equal(ms, d0);
+  assert_int_equal(fhir_parse_date(&ms, "2024-02-29"), OK);
+  assert_int_equal(ms, 1709164800000ull);
+  assert_int_equal(fhir_parse_date(&ms, "2000-02-29"), OK);
+  const char *bad_dates[] = {"2100-02-29", "2026-04-31", "2026-00-10", "1969-12-31",
+                             "2026-1-01",  "2026-01-1",  "2026/01/01", "2026-01-01T"};
+  for (size_t i = 0; i < ARRAY_LEN(bad_dates); i++) {
+    assert_int_equal(fhir_parse_date(&ms, bad_dates[i]), ERR_BAD_REQUEST);
+  }
+  static const struct {
+    const char *v;
+    bool has_from, has_to;
+    uint64_t from_ms, to_ms;
+  } one[] = {
+      {"2100-01-01", true, true, 4102444800000ull, 4102444800000ull + 86400000ull},
+      {"eq2100-01-01", true, true, 4102444800000ull, 4102444800000ull + 86400000ull},
+      {"ge2100-01-01", true, false, 4102444800000ull, 0},
+      {"gt2100-01-01", true, false, 4102444800000ull + 86400000ull, 0},
+      {"le2100-01-01", false, true, 0, 4102444800000ull + 86400000ull},
+      {"lt2100-01-01", false, true, 0, 4102444800000ull},
+      {"ge2100-01-01T00:00:00Z", true, false, 4102444800000ull, 0},
+      {"gt2100-01-01T00:00:00Z", true, false, 4102444800001ull, 0},
+      {"le2100-01-01T01:00:00+01:00", false, true, 0, 4102444800001ull},
+      {"lt2100-01-01T00:00:00.250Z", false, true, 0, 4102444800250ull},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(one); i++) {
+    struct fhir_dates d = {0};
+    assert_int_equal(fhir_date_term(&d, one[i].v), OK);
+    assert_int_equal(d.has_from, one[i].has_from);
+    assert_int_equal(d.has_to, one[i].has_to);
+    assert_int_equal(d.from_ms, one[i].from_ms);
+    assert_int_equal(d.to_ms, one[i].to_ms);
+  }
+  struct fhir_dates d = {0};
+  assert_int_equal(fhir_date_term(&d, "ge2100-01-01"), OK);
+  assert_int_equal(fhir_date_term(&d, "lt2100-01-08"), OK);
+  assert_int_equal(d.to_ms - d.from_ms, 7 * day);
+  assert_int_equal(fhir_date_term(&d, "gt2100-01-01"), ERR_BAD_REQUEST);
+  assert_int_equal(fhir_date_term(&d, "le2100-01-01"), ERR_BAD_REQUEST);
+  const char *bad[] = {"",
+                       "ge",
+                       "ap2100-01-01",
+                       "sa2100-01-01",
+                       "ne2100-01-01",
+                       "x2100-01-01",
+                       "ge2100-01-01T00:00",
+                       "ge 2100-01-01",
+                       "ge2100-01-01Z"};
+  for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+    struct fhir_dates e = {0};
+    assert_int_equal(fhir_date_term(&e, bad[i]), ERR_BAD_REQUEST);
+  }
+}
+
+static struct codec_value cv_id(uint8_t b) {
+  struct codec_value v = {.type = CODEC_ID};
+  memset(v.id.b, b, sizeof(v.id.b));
+  return v;
+}
+static struct codec_value cv_str(const char *s) {
+  return (struct codec_value){.type = CODEC_STR, .bytes = {(const uint8_t *)s, strlen(s)}};
+}
+static struct codec_value cv_u64(uint64_t x) {
+  return (struct codec_value){.type = CODEC_U64, .u64 = x};
+}
+
+static json_t *render(enum ctr_kind kind, const char *type, const struct codec_value *vals) {
+  uint8_t buf[1024];
+  size_t len = 0;
+  assert_int_equal(codec_record_encode(ctr_kind_schema(kind), vals, buf, sizeof(buf), &len), OK);
+  struct fhir_ent e;
+  assert_int_equal(fhir_ent_decode(&e, kind, (struct bytes){buf, len}), OK);
+  const struct fhir_type *t = fhir_type_find(type);
+  assert_int_equal(t->source->kind, kind);
+  json_t *o = NULL;
+  assert_int_equal(t->source->render(NULL, &e, &o), OK);
+  assert_string_equal(json_string_value(json_object_get(o, "resourceType")), type);
+  return o;
+}
+
+static const char *str_at(json_t *o, const char *a, size_t i, const char *b, const char *c) {
+  json_t *v = json_object_get(o, a);
+  v = json_is_array(v) ? json_array_get(v, i) : v;
+  v = b == NULL ? v : json_object_get(v, b);
+  v = c == NULL ? v : json_object_get(v, c);
+  assert_non_null(v);
+  return json_string_value(v);
+}
+
+/* "Type/" and 32 bytes of b in hex. */
+static const char *ref_of(char *buf, size_t cap, const char *type, uint8_t b) {
+  int n = snprintf(buf, cap, "%s/", type);
+  for (size_t i = 0; i < 32; i++) {
+    n += snprintf(buf + n, cap - (size_t)n, "%02x", b);
+  }
+  return buf;
+}
+
+static size_t encode_appt(uint8_t *buf, size_t cap, const char *status) {
+  struct codec_value keys = {.type = CODEC_KEYS, .bytes = {NULL, 0}, .count = 0};
+  struct codec_value pk = {.type = CODEC_PUBKEY};
+  memset(pk.id.b, 9, sizeof(pk.id.b));
+  const struct codec_value vals[] = {
+      cv_id(1),  cv_id(2), cv_id(3), cv_id(4), cv_u64(1795000000000ull), cv_u64(1795001800000ull),
+      cv_id(5),  cv_id(6), pk,       keys,     cv_str(status),           cv_u64(3),
+      cv_u64(4), cv_id(0)};
+  size_t len = 0;
+  assert_int_equal(codec_record_encode(ctr_kind_schema(CTR_APPT), vals, buf, cap, &len), OK);
+  return len;
+}
+
+static json_t *render_appt(const char *status) {
+  uint8_t buf[1024];
+  size_t len = encode_appt(buf, sizeof(buf), status);
+  struct fhir_ent e;
+  assert_int_equal(fhir_ent_decode(&e, CTR_APPT, (struct bytes){buf, len}), OK);
+  json_t *o = NULL;
+  assert_int_equal(fhir_type_find("Appointment")->source->render(NULL, &e, &o), OK);
+  return o;
+}
+
+static void test_render_appt(void **state) {
+  (void)state;
+  char want[128];
+  const struct codec_value sched[] = {cv_id(1), cv_id(2), cv_id(3), cv_str("x-ray"), cv_u64(1)};
+  json_t *o = render(CTR_SCHEDULE, "Schedule", sched);
+  assert_true(json_is_true(json_object_get(o, "active")));
+  assert_string_equal(str_at(o, "actor", 0, "reference", NULL),
+                      ref_of(want, sizeof(want), "Practitioner", 3));
+  assert_string_equal(str_at(o, "actor", 1, "reference", NULL),
+                      ref_of(want, sizeof(want), "Organization", 2));
+  assert_string_equal(str_at(o, "serviceType", 0, "text", NULL), "x-ray");
+  json_decref(o);
+
+  const struct codec_value slot[] = {cv_id(1),
+                                     cv_id(2),
+                                     cv_id(3),
+                                     cv_id(4),
+                                     cv_str("consult"),
+                                     cv_u64(1795000000123ull),
+                                     cv_u64(1795001800123ull),
+                                     cv_str("busy"),
+                                     cv_id(7),
+                                     cv_u64(7)};
+  o = render(CTR_SLOT, "Slot", slot);
+  assert_string_equal(str_at(o, "status", 0, NULL, NULL), "busy");
+  assert_string_equal(str_at(o, "start", 0, NULL, NULL), "2026-11-18T11:06:40.123Z");
+  assert_string_equal(str_at(o, "end", 0, NULL, NULL), "2026-11-18T11:36:40.123Z");
+  assert_string_equal(str_at(o, "schedule", 0, "reference", NULL),
+                      ref_of(want, sizeof(want), "Schedule", 2));
+  assert_string_equal(str_at(o, "serviceType", 0, "text", NULL), "consult");
+  assert_null(json_object_get(o, "appointment"));
+  json_decref(o);
+
+  static const char *const statuses[][2] = {
+      {"booked", "booked"}, {"checked_in", "checked-in"}, {"fulfilled", "fulfilled"},
+      {"noshow", "noshow"}, {"cancelled", "cancelled"},   {"rescheduled", "cancelled"},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(statuses); i++) {
+    o = render_appt(statuses[i][0]);
+    assert_string_equal(str_at(o, "status", 0, NULL, NULL), statuses[i][1]);
+    json_t *reason = json_object_get(o, "cancelationReason");
+    assert_int_equal(reason != NULL, strcmp(statuses[i][0], "rescheduled") == 0);
+    json_decref(o);
+  }
+  o = render_appt("booked");
+  assert_string_equal(str_at(o, "slot", 0, "reference", NULL),
+                      ref_of(want, sizeof(want), "Slot", 2));
+  assert_string_equal(str_at(o, "start", 0, NULL, NULL), "2026-11-18T11:06:40.000Z");
+  /* One participant, the practitioner: nothing of the booking's secrets. */
+  json_t *parts = json_object_get(o, "participant");
+  assert_int_equal(json_array_size(parts), 1);
+  assert_string_equal(str_at(o, "participant", 0, "actor", "reference"),
+                      ref_of(want, sizeof(want), "Practitioner", 4));
+  char *text = json_dumps(o, JSON_COMPACT);
+  assert_non_null(text);
+  const char *secrets[] = {"0505050505", "0606060606", "0909090909", "Patient"};
+  for (size_t i = 0; i < ARRAY_LEN(secrets); i++) {
+    assert_null(strstr(text, secrets[i])); /* commitment, patient_enc, booker key */
+  }
+  free(text);
+  json_decref(o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_capability_from_table),
@@ -461,6 +772,10 @@ int main(void) {
       cmocka_unit_test(test_base64),
       cmocka_unit_test(test_refs_and_codes),
       cmocka_unit_test(test_render_organization),
+      cmocka_unit_test(test_appt_capability),
+      cmocka_unit_test(test_appt_search_params),
+      cmocka_unit_test(test_date_terms),
+      cmocka_unit_test(test_render_appt),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
