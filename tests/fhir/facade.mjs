@@ -10,6 +10,7 @@
 // own codec.js and crypto.js (web/assets/js), as a browser would.
 // Prints one line per failed check and "N passed, N failed"; exits 1 on
 // any failure.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 
 import { Client } from "fhir-kit-client";
@@ -76,8 +77,10 @@ function as(who, target) {
   return who === null ? {} : { headers: signedHeaders(who, "GET", target) };
 }
 
-// fhir-kit-client builds a search's query with URLSearchParams, as here.
-const qs = (params) => new URLSearchParams(params).toString();
+// fhir-kit-client builds a search's query with URLSearchParams, as here
+// (an array value repeats its parameter: start=ge…&start=lt…).
+const qs = (params) => new URLSearchParams(Object.entries(params).flatMap(([k, v]) =>
+  (Array.isArray(v) ? v : [v]).map((x) => [k, String(x)]))).toString();
 
 function read(who, resourceType, id) {
   return client.read({ resourceType, id, options: as(who, `${basePath}/${resourceType}/${id}`) });
@@ -503,8 +506,135 @@ async function misc() {
     "Accept: application/json is honoured");
 }
 
+// ---- appointments: Schedule, Slot, Appointment --------------------------------------
+//
+// test_fhir.py published the doctor's week (two schedules, seven slots), one
+// slot beyond it and doctor2's slots. Everything here is public, as on /v1,
+// so it is read unsigned.
+
+async function appointments() {
+  const A = W.appt;
+  const [s1, s2, s3] = A.schedules;
+  const week = [`ge${A.week_from}`, `lt${A.week_to}`];
+  const starts = (b) => (b.entry ?? []).map((e) => Date.parse(e.resource.start));
+
+  const cs = await client.capabilityStatement();
+  const types = Object.fromEntries(cs.rest[0].resource.map((r) => [r.type, r]));
+  const params = (t) => (types[t]?.searchParam ?? []).map((p) => p.name).join(",");
+  for (const t of ["Schedule", "Slot", "Appointment"]) {
+    const codes = (types[t]?.interaction ?? []).map((i) => i.code).sort().join(",");
+    check(codes === "read,search-type", `${t}: read and search only (${codes})`);
+  }
+  check(params("Schedule") === "_id,actor", `Schedule parameters (${params("Schedule")})`);
+  check(params("Slot") === "_id,schedule,practitioner,status,start",
+    `Slot parameters (${params("Slot")})`);
+  check(params("Appointment") === "_id,practitioner,actor,status,date",
+    `Appointment parameters (${params("Appointment")})`);
+
+  // The doctor's free slots of the week: both schedules, in start order,
+  // not the slot beyond the week, not doctor2's.
+  const free = await search(null, "Slot",
+    { practitioner: ref("Practitioner", W.ids.doctor), status: "free", start: week });
+  check(free.total === 7 && JSON.stringify(starts(free)) === JSON.stringify(A.week_starts),
+    `Slot?practitioner=&status=free&start=ge&start=lt: the week's seven, in order (${free.total})`);
+  check(free.entry.every((e) => e.resource.status === "free" && e.search.mode === "match" &&
+    [ref("Schedule", s1), ref("Schedule", s2)].includes(e.resource.schedule.reference)),
+  "each free, on one of the doctor's schedules");
+  const far = await search(null, "Slot",
+    { practitioner: W.ids.doctor, start: [`ge${A.far_from}`, `lt${A.far_to}`] });
+  check(far.total === 1, `the slot beyond the week is in its own range (${far.total})`);
+  const bySchedule = await search(null, "Slot", { schedule: ref("Schedule", s2), start: week });
+  check(bySchedule.total === 1 && bySchedule.entry[0].resource.schedule.reference ===
+    ref("Schedule", s2), "Slot?schedule= keeps that schedule's");
+  const everyone = await search(null, "Slot", { status: "free", start: week });
+  check(everyone.entry.some((e) => e.resource.schedule.reference === ref("Schedule", s3)) &&
+    everyone.total === 9, `Slot?status=free without a practitioner: everyone's (${everyone.total})`);
+  const tentative = await search(null, "Slot", { status: "busy-tentative", start: week });
+  check(tentative.total === 0, "a SlotStatus the chain never writes: an empty searchset");
+
+  // Paging through the week three at a time.
+  const p1 = await search(null, "Slot",
+    { practitioner: W.ids.doctor, status: "free", start: week, _count: 3 });
+  let all = [...p1.entry];
+  let page = p1;
+  for (let i = 0; i < 5 && page.link.some((l) => l.relation === "next"); i++) {
+    page = await nextPage(null, page);
+    all = all.concat(page.entry ?? []);
+  }
+  check(p1.entry.length === 3 && p1.total === undefined && all.length === 7,
+    `paged three at a time: the same seven (${all.length})`);
+
+  // Read a Slot and its Schedule.
+  const first = free.entry[0].resource;
+  const slot = await read(null, "Slot", first.id);
+  check(slot.id === first.id && slot.status === "free" && slot.start === first.start &&
+    Date.parse(slot.end) - Date.parse(slot.start) === 30 * 60 * 1000 &&
+    slot.serviceType[0].text === "cardiology-consult", "Slot read: free, 30 minutes, its service");
+  const sched = await read(null, "Schedule", s1);
+  check(sched.resourceType === "Schedule" && sched.active === true &&
+    sched.actor[0].reference === ref("Practitioner", W.ids.doctor) &&
+    sched.actor[1].reference === ref("Organization", W.ids.org_a), "Schedule read: doctor, org");
+  const scheds = await search(null, "Schedule", { actor: ref("Practitioner", W.ids.doctor) });
+  check(scheds.total === 2 && ids(scheds).includes(s1) && ids(scheds).includes(s2),
+    `Schedule?actor=: the doctor's two (${scheds.total})`);
+
+  // The patient books the first slot through the CLI.
+  const cli = (...argv) => execFileSync(A.bin, argv, { encoding: "utf8" });
+  const args = cli("appt", "--node", W.api, "--key", W.keys.patient, "book", first.id)
+    .trim().split(/\s+/);
+  cli("tx", "--node", W.api, "--key", W.keys.patient, "--json", "appt.book", ...args);
+  const busy = await read(null, "Slot", first.id);
+  check(busy.status === "busy", `the booked slot reads busy (${busy.status})`);
+  const stillFree = await search(null, "Slot",
+    { practitioner: W.ids.doctor, status: "free", start: week });
+  const nowBusy = await search(null, "Slot",
+    { practitioner: W.ids.doctor, status: "http://hl7.org/fhir/slotstatus|busy", start: week });
+  check(stillFree.total === 6 && !ids(stillFree).includes(first.id) &&
+    nowBusy.total === 1 && ids(nowBusy)[0] === first.id, "six free, one busy");
+
+  const appts = await search(null, "Appointment",
+    { practitioner: ref("Practitioner", W.ids.doctor), date: week });
+  check(appts.total === 1, `Appointment?practitioner=&date=: the booking (${appts.total})`);
+  const ap = appts.entry[0]?.resource ?? {};
+  check(ap.status === "booked" && ap.slot?.[0]?.reference === ref("Slot", first.id) &&
+    ap.start === first.start, "status booked, its slot and start");
+  check(ap.participant?.length === 1 &&
+    ap.participant[0].actor.reference === ref("Practitioner", W.ids.doctor),
+  "one participant: the practitioner");
+  const again = await read(null, "Appointment", ap.id);
+  check(again.id === ap.id && again.status === "booked", "Appointment read");
+  check(![JSON.stringify(appts), JSON.stringify(again)].some((x) => x.includes(W.ids.patient)),
+    "no Appointment names the patient");
+  const booked = await search(null, "Appointment",
+    { actor: W.ids.doctor, status: "booked", date: week });
+  const cancelled = await search(null, "Appointment",
+    { practitioner: W.ids.doctor, status: "cancelled", date: week });
+  check(booked.total === 1 && cancelled.total === 0, "by status: one booked, none cancelled");
+  const other = await search(null, "Appointment", { practitioner: W.ids.doctor2, date: week });
+  check(other.total === 0, "doctor2 has no appointments");
+
+  // Bad parameters: 400 OperationOutcome, nothing read.
+  const bad = [
+    ["Slot", { start: "2026-13-01" }, "a month that does not exist"],
+    ["Slot", { start: `ne${A.week_from}` }, "a prefix we do not take"],
+    ["Slot", { start: `ge${A.week_from}T09:00` }, "an instant without seconds and zone"],
+    ["Slot", { start: [`ge${A.week_from}`, `gt${A.week_from}`] }, "two lower bounds"],
+    ["Slot", { start: [`ge${A.week_from}`, `lt${A.too_far}`] }, "a range wider than 93 days"],
+    ["Slot", { start: [`ge${A.week_to}`, `lt${A.week_from}`] }, "an empty range"],
+    ["Slot", { status: "maybe" }, "not a SlotStatus"],
+    ["Slot", { "schedule.actor": W.ids.doctor }, "a chained parameter"],
+    ["Appointment", { date: week }, "an Appointment search without a practitioner"],
+    ["Appointment", { practitioner: W.ids.doctor, date: "tomorrow" }, "a date that is no date"],
+  ];
+  for (const [t, p, what] of bad) {
+    await refused(`${t}: ${what}`, search(null, t, p), 400, "invalid", "BAD_REQUEST");
+  }
+  await refused("an unknown Slot", read(null, "Slot", "ab".repeat(32)), 404, "not-found",
+    "NOT_FOUND");
+}
+
 for (const [name, fn] of Object.entries({ metadata, organizations, practitioners, patients,
-  consents, audit, records, create, observations, misc })) {
+  consents, audit, records, create, observations, misc, appointments })) {
   try {
     await fn();
   } catch (e) {

@@ -11,13 +11,23 @@ on what a client sees: metadata, read and search of every resource type,
 paging, a Consent create that succeeds and one refused with its code,
 OperationOutcome for unknown ids and types and for unsigned patient reads.
 Last, back here: the refused create changed nothing on chain.
+
+Appointments (their own block in the driver): the doctor gets two
+schedules and a week of slots plus one beyond it, doctor2 one schedule,
+published through the CLI as tests/integration/test_appt.py does; the
+driver searches the doctor's free slots of the week, reads a Slot and a
+Schedule, books one slot through the CLI (`medchain appt ... book` then
+`medchain tx appt.book`), and sees it busy and its Appointment booked,
+never naming the patient; bad date parameters answer 400.
 """
 
 import json
 import os
 import secrets
 import shutil
+import struct
 import subprocess
+import time
 
 import mc
 
@@ -43,6 +53,52 @@ def anchor(net, doctor, patient, category="cardiology"):
               f"category={category}", "fhir_type=Observation",
               f"content_hash={secrets.token_hex(32)}", "size=512", f"keys={keys}")
     return rec
+
+
+MIN = 60_000
+HOUR = 60 * MIN
+DAY = 24 * HOUR
+
+
+def day_iso(ms):
+    return time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
+
+
+def schedule(net, admin, doctor, service):
+    path = f"/v1/schedules?practitioner={doctor['id']}"
+    before = {x["id"] for x in net.http().get(path)[1]["items"]}
+    net.tx_ok(admin, "appt.create_schedule", f"practitioner={doctor['id']}",
+              f"service_type={service}")
+    after = {x["id"] for x in net.http().get(path)[1]["items"]}
+    (new,) = after - before
+    return new
+
+
+def publish(net, admin, sched, starts):
+    pairs = "".join(struct.pack(">QQ", t, t + 30 * MIN).hex() for t in starts)
+    net.tx_ok(admin, "appt.publish", f"schedule={sched}", f"slots={pairs}")
+
+
+def appointments(net, w, doctor, doctor2):
+    """A week (UTC days, from the day after tomorrow) of the doctor's slots
+    on two schedules, one slot beyond the week, and doctor2's slots."""
+    admin_a, admin_b = net.admin_key(HOSP_A), net.admin_key(HOSP_B)
+    w0 = (int(time.time() * 1000) // DAY + 2) * DAY
+    t = w0 + 9 * HOUR
+    s1 = schedule(net, admin_a, doctor, "cardiology-consult")
+    s2 = schedule(net, admin_a, doctor, "cardiology-follow-up")
+    s3 = schedule(net, admin_b, doctor2, "cardiology-consult")
+    week1 = [t, t + 30 * MIN, t + HOUR, t + 90 * MIN, t + 3 * DAY, t + 3 * DAY + 30 * MIN]
+    publish(net, admin_a, s1, week1 + [t + 9 * DAY])
+    publish(net, admin_a, s2, [t + DAY + HOUR])
+    publish(net, admin_b, s3, [t, t + 30 * MIN])
+    w["appt"] = {
+        "week_from": day_iso(w0), "week_to": day_iso(w0 + 7 * DAY),
+        "far_from": day_iso(w0 + 9 * DAY), "far_to": day_iso(w0 + 10 * DAY),
+        "too_far": day_iso(w0 + 94 * DAY),
+        "schedules": [s1, s2, s3], "week_starts": sorted(week1 + [t + DAY + HOUR]),
+        "bin": net.bin,
+    }
 
 
 def setup(net):
@@ -87,6 +143,7 @@ def setup(net):
     w["records"] = records
     w["node"] = node
     w["licence_hash"] = ident["licence_hash"]
+    appointments(net, w, doctor, doctor2)
     return w
 
 
