@@ -12,7 +12,10 @@
  * the raw path, strictly ([A-Za-z]{1,64} and 64 hex digits: every id on
  * chain is a 32-byte hash). Search parameters are strict too: one a type
  * does not list is a 400 rather than silently ignored, so a client never
- * mistakes an unfiltered answer for a filtered one. Pages are ctr_list's:
+ * mistakes an unfiltered answer for a filtered one. A type takes one
+ * filter at a time, or, when its parameters combine (Slot, Appointment:
+ * fhir_query.c), a reference, a token and a date range together; only a
+ * date parameter may repeat (its two bounds). Pages are ctr_list's:
  * _count (1..LIM_PAGE_MAX, default 50) and an opaque _cursor that the
  * Bundle's "next" link carries; "total" is given only when it costs
  * nothing (a first page that is also the last).
