@@ -95,6 +95,7 @@ export function initPatient(root) {
   let records = [];
   let streamCtl = null;
   let reloadTimer = null;
+  let recordsSeen = "";
 
   const content = el("div", { id: "patient-content", hidden: true });
   const warn = el("p", { class: "note note-warn", hidden: true });
@@ -316,9 +317,15 @@ export function initPatient(root) {
 
   async function loadRecords() {
     try {
-      records = await listAll(`/v1/records?patient=${me.id}`, signed);
-      records.sort((a, b) => b.created_height - a.created_height);
+      const got = await listAll(`/v1/records?patient=${me.id}`, signed);
+      got.sort((a, b) => b.created_height - a.created_height);
       hide(recordsErr);
+      const seen = got.map((r) => `${r.id}:${r.erased}:${r.keys.length}`).join();
+      if (seen === recordsSeen && recordsBox.firstChild) {
+        return; // unchanged: keep the table (and a button being clicked)
+      }
+      recordsSeen = seen;
+      records = got;
       clear(recordsBox).append(
         table(
           [
@@ -509,9 +516,14 @@ export function initPatient(root) {
     }
   }
 
+  // At most one reload per 1.5 s, and not postponed by the next block: a
+  // chain with heartbeat blocks every second would otherwise never reload.
   function scheduleReload() {
-    clearTimeout(reloadTimer);
+    if (reloadTimer !== null) {
+      return;
+    }
     reloadTimer = setTimeout(() => {
+      reloadTimer = null;
       if (keys) {
         loadRecords();
         loadAudit();
@@ -532,7 +544,7 @@ export function initPatient(root) {
               loadConsents();
             } else if (name === "access") {
               onAccess(data);
-            } else if (name === "block") {
+            } else if (name === "block" && data.tx_count > 0) {
               scheduleReload();
             }
           },
@@ -718,6 +730,9 @@ export function initPatient(root) {
     keys = null;
     me = null;
     records = [];
+    recordsSeen = "";
+    clearTimeout(reloadTimer);
+    reloadTimer = null;
     content.hidden = true;
     live.textContent = "";
     viewer.clear();
