@@ -430,6 +430,7 @@ function recordsSetup(tn, patient) {
   };
   const author = register("ecg-author", "cardiology");
   const er = register("er-doctor", "emergency");
+  const colleague = register("colleague", "cardiology");
   const imported = JSON.parse(
     tn.run([
       "import",
@@ -465,7 +466,7 @@ function recordsSetup(tn, patient) {
     pass,
   );
   const reference = JSON.parse(fs.readFileSync(path.join(out, `${imported.record}.json`), "utf8"));
-  return { author, er, record: imported.record, reference, pass };
+  return { author, er, colleague, record: imported.record, reference, pass };
 }
 
 function recordsShare(tn, patient, doctor, rec) {
@@ -608,8 +609,18 @@ async function breakGlass(page, tn, patient, doctor, rec) {
   // A read without consent is refused, and logged as refused.
   let refused = "";
   try {
-    tn.run(["records", "get", "--node", tn.url, "--key", rec.er.file, "--record", rec.record,
-      "--out", path.join(tn.dir, "er-no-consent.json")]);
+    tn.run([
+      "records",
+      "get",
+      "--node",
+      tn.url,
+      "--key",
+      rec.er.file,
+      "--record",
+      rec.record,
+      "--out",
+      path.join(tn.dir, "er-no-consent.json"),
+    ]);
   } catch (e) {
     refused = String(e.stderr ?? e.message);
   }
@@ -666,6 +677,45 @@ async function breakGlass(page, tn, patient, doctor, rec) {
   await shot(page, "12-patient-break-glass");
 }
 
+/**
+ * A category consent carries no key: the patient grants "cardiology" to a
+ * colleague in the page, and the colleague opens the ECG by its id with the
+ * key the custodian node re-seals to them (X-Medchain-Sealed-Key).
+ */
+async function colleagueByCategory(page, tn, patient, rec) {
+  await page.goto(`${tn.url}/#/patient`, { timeout: WAIT_MS });
+  await ensureKey(page, "patient", patient, PASSPHRASE);
+  await page.fill("#grant-grantee", rec.colleague.id);
+  await page.selectOption("#grant-scope", "category");
+  await page.fill("#grant-category", "cardiology");
+  await page.fill("#grant-purpose", "treatment");
+  await page.click("#grant-submit");
+  const granted = `#patient-consents tr[data-grantee="${rec.colleague.id}"][data-status="active"]`;
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, granted),
+    "the patient grants cardiology to a colleague in the page",
+  );
+  await page.goto(`${tn.url}/#/doctor`, { timeout: WAIT_MS });
+  if (await page.locator("#doctor-forget").isVisible()) {
+    await page.click("#doctor-forget");
+  }
+  await ensureKey(page, "doctor", rec.colleague, "");
+  await page.click("#doctor-open-by-id summary");
+  await page.fill("#doctor-record-id", rec.record);
+  await page.fill("#doctor-record-purpose", "treatment");
+  await page.click("#doctor-open-id");
+  check(
+    await until(
+      page,
+      () =>
+        document.querySelector("#doctor-ecg")?.dataset.leads === "12" &&
+        document.querySelector("#doctor-record-view")?.dataset.keySource === "node",
+    ),
+    "the colleague opens the ECG by id with the key the node re-sealed to them",
+  );
+  await shot(page, "13-colleague-category");
+}
+
 /** The records steps, on the page as the earlier steps left it. */
 async function recordsSteps(page, tn, patient, doctor) {
   const rec = recordsSetup(tn, patient);
@@ -673,6 +723,7 @@ async function recordsSteps(page, tn, patient, doctor) {
   await patientExports(page, tn, patient, rec);
   await doctorOpensEcg(page, tn, doctor, rec);
   await breakGlass(page, tn, patient, doctor, rec);
+  await colleagueByCategory(page, tn, patient, rec);
 }
 
 // ---- main ----------------------------------------------------------------------

@@ -152,7 +152,12 @@ export function initDoctor(root) {
         "Opening a record reads it for the consent's purpose: the patient sees the read in their access log. It is decrypted in this page only.",
       ),
       recordsBox,
-      el("details", {}, el("summary", {}, "Open a record by its id"), byIdForm),
+      el(
+        "details",
+        { id: "doctor-open-by-id" },
+        el("summary", {}, "Open a record by its id"),
+        byIdForm,
+      ),
       openErr,
       viewer.node,
     ),
@@ -239,11 +244,16 @@ export function initDoctor(root) {
       const anchor = await signedGet(`/v1/records/${record}`, keys);
       const got = await fetchContent(record, purpose, keys);
       const plain = openRecord(anchor, got.bytes, me.id, keys, got.sealedKey);
+      const inAnchor = (anchor.keys ?? []).some((k) => k.reader === me.id);
       viewer.show(record, plain, {
         note:
           "Checked against the hash on the chain and decrypted in this page " +
-          `(${anchor.fhir_type}, ${anchor.category}).`,
+          `(${anchor.fhir_type}, ${anchor.category}), with ` +
+          (inAnchor
+            ? "the key the patient sealed to you."
+            : "the key the record's custodian node sealed to you for this read."),
       });
+      viewer.node.dataset.keySource = inAnchor ? "anchor" : "node";
     } catch (e) {
       viewer.clear();
       showError(openErr, e);

@@ -38,6 +38,9 @@ export function recordViewer(prefix) {
   function clearView() {
     release();
     clear(box);
+    for (const k of Object.keys(box.dataset)) {
+      delete box.dataset[k];
+    }
     box.hidden = true;
   }
 
