@@ -17,6 +17,13 @@
 //   - the doctor's view lists the patient while the consent is live;
 //   - the patient revokes it and sees it revoked (the node agrees), and the
 //     doctor's view no longer lists the patient;
+//   - records (recordsSteps): a doctor imports an ECG with the CLI and the
+//     patient shares it with the page's doctor; the patient exports it in the
+//     page (the download is the Observation `medchain records export` writes)
+//     and sees the reads in their access log with outcome, purpose and node;
+//     the doctor opens the ECG and its 12 leads are plotted on a canvas; an
+//     emergency read with the CLI is flagged in the patient's log with its
+//     reason decrypted, and announced while the page is open;
 //   - no script error and no Content-Security-Policy violation on the way.
 //
 // Screenshots go to --artifacts (CTest: build-asan/browser-artifacts/).
@@ -26,6 +33,8 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 
 import { chromium } from "playwright-core";
 
@@ -384,6 +393,339 @@ async function patientRevokes(page, tn, patient, consentId) {
   );
 }
 
+// ---- records: export, access log, ECG plot, break-glass (issue 5) --------------
+
+const ECG_VECTOR = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "vectors",
+  "ecg",
+  "synth212.hea",
+);
+const ECG_LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"];
+const FAR_MS = "4102444800000"; // 2100-01-01
+const BREAK_GLASS_REASON = "unconscious on arrival, no consent on file";
+
+/**
+ * With the CLI: a second practitioner of the hospital (the author) imports
+ * the synthetic 12-lead ECG for the patient, the patient shares it with the
+ * doctor, and `records export --format fhir` gives the Observation the
+ * page's export must equal. Also registers the practitioner who will read
+ * it in an emergency.
+ */
+function recordsSetup(tn, patient) {
+  const admin = tn.admin(HOSPITAL);
+  const register = (name, role) => {
+    const k = tn.keygen(name);
+    tn.tx(
+      admin,
+      "identity.register",
+      "kind=practitioner",
+      `sign_pk=@${k.file}`,
+      `box_pk=@${k.file}`,
+      `licence_hash=${Buffer.from(name.padEnd(32, ".")).toString("hex")}`,
+      `role=${role}`,
+    );
+    return k;
+  };
+  const author = register("ecg-author", "cardiology");
+  const er = register("er-doctor", "emergency");
+  const colleague = register("colleague", "cardiology");
+  const imported = JSON.parse(
+    tn.run([
+      "import",
+      "ecg",
+      "--node",
+      tn.url,
+      "--key",
+      author.file,
+      "--patient",
+      patient.id,
+      "--in",
+      ECG_VECTOR,
+      "--json",
+    ]),
+  );
+  const pass = { MEDCHAIN_PASSPHRASE: PASSPHRASE };
+  const out = path.join(tn.dir, "export-fhir");
+  tn.run(
+    [
+      "records",
+      "export",
+      "--node",
+      tn.url,
+      "--key",
+      patient.file,
+      "--record",
+      imported.record,
+      "--format",
+      "fhir",
+      "--out-dir",
+      out,
+    ],
+    pass,
+  );
+  const reference = JSON.parse(fs.readFileSync(path.join(out, `${imported.record}.json`), "utf8"));
+  return { author, er, colleague, record: imported.record, reference, pass };
+}
+
+function recordsShare(tn, patient, doctor, rec) {
+  tn.run(
+    [
+      "records",
+      "share",
+      "--node",
+      tn.url,
+      "--key",
+      patient.file,
+      "--record",
+      rec.record,
+      "--grantee",
+      doctor.id,
+      "--expires-ms",
+      FAR_MS,
+      "--json",
+    ],
+    rec.pass,
+  );
+}
+
+/** In the page: how many dark (trace) pixels each lead's strip has right of its label. */
+function ecgInk(sel) {
+  const c = document.querySelector(sel);
+  if (!c || !c.dataset.leads) {
+    return null;
+  }
+  const leads = Number(c.dataset.leads);
+  const scale = c.width / parseFloat(c.style.width);
+  const g = c.getContext("2d");
+  const px = g.getImageData(0, 0, c.width, c.height).data;
+  const strip = c.height / leads;
+  const left = Math.ceil(40 * scale); // past the label and the calibration pulse
+  const ink = new Array(leads).fill(0);
+  for (let y = 0; y < c.height; y++) {
+    for (let x = left; x < c.width; x++) {
+      const i = 4 * (y * c.width + x);
+      if (px[i] < 90 && px[i + 1] < 90 && px[i + 2] < 90) {
+        ink[Math.min(leads - 1, Math.floor(y / strip))]++;
+      }
+    }
+  }
+  return ink;
+}
+
+async function ensureKey(page, role, who, passphrase) {
+  await page.waitForSelector(`#${role}-keyfile`, { state: "attached", timeout: WAIT_MS });
+  if (await page.locator(`#${role}-keyfile`).isVisible()) {
+    await openKey(page, role, who.file, passphrase);
+    check(
+      await until(
+        page,
+        ([r, id]) => (document.querySelector(`#${r}-who`)?.textContent ?? "").includes(id),
+        [role, who.id],
+        KEY_WAIT_MS,
+      ),
+      `the ${role}'s keystore opens again`,
+    );
+  }
+}
+
+async function patientExports(page, tn, patient, rec) {
+  await page.goto(`${tn.url}/#/patient`, { timeout: WAIT_MS });
+  await ensureKey(page, "patient", patient, PASSPHRASE);
+  const btn = `#patient-records button[data-export="${rec.record}"]`;
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, btn),
+    "the patient sees the imported ECG among their records",
+  );
+  const download = page.waitForEvent("download", { timeout: WAIT_MS }).catch(() => null);
+  await page.click(btn);
+  const d = await download;
+  check(d !== null, "Export starts a download");
+  if (d !== null) {
+    check(
+      d.suggestedFilename() === `${rec.record}.json`,
+      `the download is named RECORD-ID.json (${d.suggestedFilename()})`,
+    );
+    const file = path.join(ARTIFACTS, "export.json");
+    await d.saveAs(file);
+    let got = null;
+    try {
+      got = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch {
+      got = null;
+    }
+    check(
+      got !== null && got.resourceType === "Observation" && isDeepStrictEqual(got, rec.reference),
+      "the downloaded Observation equals `medchain records export --format fhir`",
+    );
+  }
+  check(
+    await until(page, () => document.querySelector("#patient-ecg")?.dataset.leads === "12"),
+    "the patient's export is plotted too (12 leads)",
+  );
+  const exportRow = `#patient-audit tr[data-record="${rec.record}"][data-accessor="${patient.id}"][data-purpose="export"][data-outcome="granted"]`;
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, exportRow),
+    "the export is in the patient's access log (granted, purpose export)",
+  );
+  const node = await text(page, `${exportRow} td[data-label="Node"]`);
+  check(/this node/.test(node), `the log names the node that served it (${node.trim()})`);
+  await shot(page, "10-patient-export");
+}
+
+async function doctorOpensEcg(page, tn, doctor, rec) {
+  await page.goto(`${tn.url}/#/doctor`, { timeout: WAIT_MS });
+  await ensureKey(page, "doctor", doctor, "");
+  const btn = `#doctor-records button[data-open="${rec.record}"]`;
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, btn),
+    "the doctor's view lists the record shared with them",
+  );
+  await page.click(btn);
+  check(
+    await until(page, () => document.querySelector("#doctor-ecg")?.dataset.leads === "12"),
+    "Open decrypts the shared ECG and plots it on a canvas",
+  );
+  const names = await page.locator("#doctor-ecg-leads li").allTextContents();
+  check(
+    isDeepStrictEqual(names, ECG_LEADS),
+    `the 12 lead labels are listed (${names.join(" ")})`,
+  );
+  const ink = await page.evaluate(ecgInk, "#doctor-ecg");
+  check(
+    Array.isArray(ink) && ink.length === 12 && ink.every((n) => n > 200),
+    `every lead's strip has a trace drawn (dark pixels per strip: ${ink})`,
+  );
+  const err = await page.locator("#doctor-open-error").isVisible();
+  check(!err, "no error while opening the record");
+  await page.locator("#doctor-ecg").scrollIntoViewIfNeeded();
+  await shot(page, "11-doctor-ecg");
+}
+
+async function breakGlass(page, tn, patient, doctor, rec) {
+  await page.goto(`${tn.url}/#/patient`, { timeout: WAIT_MS });
+  await ensureKey(page, "patient", patient, PASSPHRASE);
+  // A read without consent is refused, and logged as refused.
+  let refused = "";
+  try {
+    tn.run([
+      "records",
+      "get",
+      "--node",
+      tn.url,
+      "--key",
+      rec.er.file,
+      "--record",
+      rec.record,
+      "--out",
+      path.join(tn.dir, "er-no-consent.json"),
+    ]);
+  } catch (e) {
+    refused = String(e.stderr ?? e.message);
+  }
+  check(/CONSENT_REQUIRED/.test(refused), "a read without consent is refused (CLI)");
+  tn.run([
+    "records",
+    "get",
+    "--node",
+    tn.url,
+    "--key",
+    rec.er.file,
+    "--record",
+    rec.record,
+    "--purpose",
+    "emergency",
+    "--reason",
+    BREAK_GLASS_REASON,
+    "--out",
+    path.join(tn.dir, "er.json"),
+  ]);
+  check(
+    await until(
+      page,
+      (id) =>
+        !document.querySelector("#patient-alert").hidden &&
+        /Emergency access/.test(document.querySelector("#patient-alert").textContent) &&
+        document.querySelector("#patient-alert").textContent.includes(id.slice(0, 10)),
+      rec.er.id,
+    ),
+    "the open page announces the emergency read as it commits",
+  );
+  const row = `#patient-audit tr.audit-emergency[data-accessor="${rec.er.id}"][data-outcome="granted"]`;
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, row),
+    "the emergency read is flagged in the patient's access log",
+  );
+  const reason = await text(page, `${row} .reason-text`);
+  check(reason === BREAK_GLASS_REASON, `its reason is decrypted for the patient (${reason})`);
+  check(
+    /BREAK-GLASS/.test(await text(page, `${row} .break-glass`)),
+    "the entry is marked BREAK-GLASS",
+  );
+  const refusedRow = `#patient-audit tr[data-accessor="${rec.er.id}"][data-outcome="CONSENT_REQUIRED"]`;
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, refusedRow),
+    "the refused attempt is in the log with its code",
+  );
+  const treated = `#patient-audit tr[data-accessor="${doctor.id}"][data-purpose="treatment"][data-outcome="granted"]`;
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, treated),
+    "the doctor's read is in the log (purpose treatment)",
+  );
+  await page.locator("#patient-audit").scrollIntoViewIfNeeded();
+  await shot(page, "12-patient-break-glass");
+}
+
+/**
+ * A category consent carries no key: the patient grants "cardiology" to a
+ * colleague in the page, and the colleague opens the ECG by its id with the
+ * key the custodian node re-seals to them (X-Medchain-Sealed-Key).
+ */
+async function colleagueByCategory(page, tn, patient, rec) {
+  await page.goto(`${tn.url}/#/patient`, { timeout: WAIT_MS });
+  await ensureKey(page, "patient", patient, PASSPHRASE);
+  await page.fill("#grant-grantee", rec.colleague.id);
+  await page.selectOption("#grant-scope", "category");
+  await page.fill("#grant-category", "cardiology");
+  await page.fill("#grant-purpose", "treatment");
+  await page.click("#grant-submit");
+  const granted = `#patient-consents tr[data-grantee="${rec.colleague.id}"][data-status="active"]`;
+  check(
+    await until(page, (sel) => document.querySelector(sel) !== null, granted),
+    "the patient grants cardiology to a colleague in the page",
+  );
+  await page.goto(`${tn.url}/#/doctor`, { timeout: WAIT_MS });
+  if (await page.locator("#doctor-forget").isVisible()) {
+    await page.click("#doctor-forget");
+  }
+  await ensureKey(page, "doctor", rec.colleague, "");
+  await page.click("#doctor-open-by-id summary");
+  await page.fill("#doctor-record-id", rec.record);
+  await page.fill("#doctor-record-purpose", "treatment");
+  await page.click("#doctor-open-id");
+  check(
+    await until(
+      page,
+      () =>
+        document.querySelector("#doctor-ecg")?.dataset.leads === "12" &&
+        document.querySelector("#doctor-record-view")?.dataset.keySource === "node",
+    ),
+    "the colleague opens the ECG by id with the key the node re-sealed to them",
+  );
+  await shot(page, "13-colleague-category");
+}
+
+/** The records steps, on the page as the earlier steps left it. */
+async function recordsSteps(page, tn, patient, doctor) {
+  const rec = recordsSetup(tn, patient);
+  recordsShare(tn, patient, doctor, rec);
+  await patientExports(page, tn, patient, rec);
+  await doctorOpensEcg(page, tn, doctor, rec);
+  await breakGlass(page, tn, patient, doctor, rec);
+  await colleagueByCategory(page, tn, patient, rec);
+}
+
 // ---- main ----------------------------------------------------------------------
 
 // ---- appointments (issue 7): a booking journey ---------------------------------
@@ -529,6 +871,7 @@ async function main() {
     const booked = await patientBooks(page, tn, patient, doctor);
     await doctorSeesDay(page, tn, doctor, patient, booked.start);
     await patientCancels(page, tn, doctor, booked.start);
+    await recordsSteps(page, tn, patient, doctor);
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${tn.url}/#/explorer`);

@@ -246,3 +246,75 @@ export function signedHeaders(keys, method, target, chainId, tsMs = Date.now(), 
     "X-Medchain-Signature": toHex(sign(digest, keys)),
   };
 }
+
+// ---- record envelopes --------------------------------------------------------
+
+/**
+ * A medical record's ciphertext, as src/crypto/record.c writes it:
+ * "MCR1" | nonce (24) | XChaCha20-Poly1305-IETF(plaintext) with its 16-byte
+ * tag, the associated data "medchain.record.v1" | record id (32 raw bytes)
+ * binding it to its record.
+ */
+export const RECORD_ENVELOPE = Object.freeze({
+  MAGIC: "MCR1",
+  AD_TAG: "medchain.record.v1",
+  NONCE_BYTES: 24,
+  TAG_BYTES: 16,
+  KEY_BYTES: 32,
+  OVERHEAD: 4 + 24 + 16,
+});
+
+function recordAd(recordId) {
+  if (!(recordId instanceof Uint8Array) || recordId.length !== 32) {
+    throw new CryptoError("BAD_ARGS", "a record id is 32 bytes");
+  }
+  return concat(utf8(RECORD_ENVELOPE.AD_TAG), recordId);
+}
+
+function dataKeyCheck(key) {
+  if (!(key instanceof Uint8Array) || key.length !== RECORD_ENVELOPE.KEY_BYTES) {
+    throw new CryptoError("BAD_ARGS", "a record's data key is 32 bytes");
+  }
+}
+
+/** Encrypts a record's plaintext under its data key (a fresh nonce unless one is given). */
+export function recordEncrypt(plain, recordId, key, nonce = null) {
+  dataKeyCheck(key);
+  const n = nonce ?? randomBytes(RECORD_ENVELOPE.NONCE_BYTES);
+  if (n.length !== RECORD_ENVELOPE.NONCE_BYTES) {
+    throw new CryptoError("BAD_ARGS", "a record nonce is 24 bytes");
+  }
+  const ad = recordAd(recordId);
+  const c = lib().crypto_aead_xchacha20poly1305_ietf_encrypt(plain, ad, null, n, key);
+  return concat(utf8(RECORD_ENVELOPE.MAGIC), n, c);
+}
+
+/**
+ * Opens a record's ciphertext with its data key. MALFORMED when it is not
+ * an envelope of this version, BAD_SIGNATURE when it does not authenticate
+ * (wrong key, another record's ciphertext, altered bytes): the codes
+ * `medchain records get` reports.
+ */
+export function recordDecrypt(envelope, recordId, key) {
+  dataKeyCheck(key);
+  const ad = recordAd(recordId);
+  if (
+    !(envelope instanceof Uint8Array) ||
+    envelope.length < RECORD_ENVELOPE.OVERHEAD ||
+    !equal(envelope.subarray(0, 4), utf8(RECORD_ENVELOPE.MAGIC))
+  ) {
+    throw new CryptoError("MALFORMED", "not a medchain record ciphertext (MCR1)");
+  }
+  const nonce = envelope.subarray(4, 4 + RECORD_ENVELOPE.NONCE_BYTES);
+  try {
+    return lib().crypto_aead_xchacha20poly1305_ietf_decrypt(
+      null,
+      envelope.subarray(4 + RECORD_ENVELOPE.NONCE_BYTES),
+      ad,
+      nonce,
+      key,
+    );
+  } catch {
+    throw new CryptoError("BAD_SIGNATURE", "the record does not decrypt with its key");
+  }
+}

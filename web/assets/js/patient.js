@@ -4,14 +4,33 @@
 // (the node answers them only to the patient, a guardian or an auditor);
 // every change is a transaction signed here and submitted to the node.
 //
+// Export reads a record's ciphertext (purpose "export", an access the chain
+// logs like any other), checks it against the anchored hash, decrypts it
+// here with the key sealed to the patient (records.js) and offers the
+// plaintext as a download; an ECG is plotted too. The access log shows each
+// entry's outcome, purpose and node; emergency ("break-glass") reads stand
+// out, with the reason the practitioner gave, which only the patient's key
+// opens (it is sealed to them on chain).
+//
 // The consent list follows the patient's own signed event stream
 // (/v1/events?patient=ID), so a grant or a revoke shows as soon as its
-// block commits, from this page or from anywhere else.
-import { ApiError, getJson, listAll, signedEvents, signedGet, submitCall } from "./api.js";
+// block commits, from this page or from anywhere else; so does the access
+// log (`access` events), with a notice when an emergency read arrives.
+import {
+  ApiError,
+  getJson,
+  listAll,
+  signedEvents,
+  signedGet,
+  status,
+  submitCall,
+} from "./api.js";
 import { fromHex, toHex, wipe } from "./bytes.js";
 import { sealOpen, sealTo } from "./crypto.js";
 import { patientAppointments } from "./appointments.js";
 import { keyPanel, kindWarning } from "./keys.js";
+import { fetchContent, openRecord } from "./records.js";
+import { recordViewer } from "./recordview.js";
 import {
   clear,
   el,
@@ -77,6 +96,7 @@ export function initPatient(root) {
   let records = [];
   let streamCtl = null;
   let reloadTimer = null;
+  let recordsSeen = "";
 
   const content = el("div", { id: "patient-content", hidden: true });
   const warn = el("p", { class: "note note-warn", hidden: true });
@@ -90,6 +110,15 @@ export function initPatient(root) {
   const grantErr = errorBox();
   grantErr.id = "grant-error";
   const live = el("span", { class: "live", id: "patient-live" }, "");
+  const exportErr = errorBox();
+  exportErr.id = "export-error";
+  const viewer = recordViewer("patient");
+  const alertBox = el("div", {
+    id: "patient-alert",
+    class: "note note-alert",
+    role: "alert",
+    hidden: true,
+  });
 
   // ---- the grant form --------------------------------------------------------
 
@@ -198,6 +227,7 @@ export function initPatient(root) {
   const appts = patientAppointments();
   content.append(
     warn,
+    alertBox,
     el(
       "section",
       { class: "card", "aria-labelledby": "consents-h" },
@@ -221,10 +251,12 @@ export function initPatient(root) {
       el(
         "p",
         { class: "hint" },
-        "What the chain holds about each record: never its content, which stays encrypted off the chain.",
+        "What the chain holds about each record: never its content, which stays encrypted off the chain. Export decrypts a record in this page and saves it as FHIR JSON; the export is in your access log.",
       ),
       recordsErr,
       recordsBox,
+      exportErr,
+      viewer.node,
     ),
     el(
       "section",
@@ -233,7 +265,7 @@ export function initPatient(root) {
       el(
         "p",
         { class: "hint" },
-        "Every access to your records, as recorded on the chain. Emergency access is flagged.",
+        "Every access to your records and every refused attempt, as recorded on the chain. Emergency (break-glass) access is flagged, with the reason given, which only your key can read.",
       ),
       auditErr,
       auditBox,
@@ -288,9 +320,15 @@ export function initPatient(root) {
 
   async function loadRecords() {
     try {
-      records = await listAll(`/v1/records?patient=${me.id}`, signed);
-      records.sort((a, b) => b.created_height - a.created_height);
+      const got = await listAll(`/v1/records?patient=${me.id}`, signed);
+      got.sort((a, b) => b.created_height - a.created_height);
       hide(recordsErr);
+      const seen = got.map((r) => `${r.id}:${r.erased}:${r.keys.length}`).join();
+      if (seen === recordsSeen && recordsBox.firstChild) {
+        return; // unchanged: keep the table (and a button being clicked)
+      }
+      recordsSeen = seen;
+      records = got;
       clear(recordsBox).append(
         table(
           [
@@ -304,11 +342,31 @@ export function initPatient(root) {
               label: "State",
               cell: (r) => (r.erased ? statusBadge("erased") : statusBadge("active")),
             },
+            {
+              label: "Content",
+              cell: (r) =>
+                r.erased
+                  ? "—"
+                  : el(
+                      "button",
+                      {
+                        type: "button",
+                        class: "small",
+                        "data-export": r.id,
+                        "aria-label": `Export record ${r.id.slice(0, 10)}`,
+                        onclick: (ev) => exportRecord(r, ev.currentTarget),
+                      },
+                      "Export",
+                    ),
+            },
           ],
           records,
           { empty: "No record is anchored for you yet." },
         ),
       );
+      recordsBox.querySelectorAll("tbody tr").forEach((tr, i) => {
+        tr.dataset.record = records[i].id;
+      });
       clear(record).append(
         ...records
           .filter((r) => !r.erased)
@@ -321,9 +379,32 @@ export function initPatient(root) {
     }
   }
 
+  /** The reason of an emergency read: sealed to the patient's box key on chain. */
+  function reasonOf(a) {
+    let opened = null;
+    try {
+      opened = a.reason_sealed ? sealOpen(fromHex(a.reason_sealed), keys) : null;
+    } catch {
+      opened = null;
+    }
+    if (opened === null) {
+      return el("em", { class: "reason" }, "the reason is sealed to the patient's key");
+    }
+    return el(
+      "span",
+      { class: "reason" },
+      "Reason: ",
+      el("q", { class: "reason-text" }, new TextDecoder().decode(opened)),
+    );
+  }
+
   async function loadAudit() {
     try {
-      const items = await listAll(`/v1/audit?patient=${me.id}`, signed);
+      const [items, st] = await Promise.all([
+        listAll(`/v1/audit?patient=${me.id}`, signed),
+        status().catch(() => null),
+      ]);
+      const here = st?.node?.id ?? null;
       items.sort((a, b) => b.seq - a.seq);
       hide(auditErr);
       clear(auditBox).append(
@@ -335,18 +416,83 @@ export function initPatient(root) {
             { label: "Accessor", cell: (a) => shortId(a.accessor) },
             { label: "Purpose", cell: (a) => a.purpose },
             {
+              label: "Outcome",
+              cell: (a) =>
+                el(
+                  "span",
+                  { class: a.outcome === "granted" ? "badge badge-ok" : "badge badge-bad" },
+                  a.outcome === "granted" ? "granted" : `refused: ${a.outcome}`,
+                ),
+            },
+            {
+              label: "Node",
+              cell: (a) =>
+                a.node === here
+                  ? el("span", {}, shortId(a.node, 8), " (this node)")
+                  : shortId(a.node, 8),
+            },
+            {
               label: "Emergency",
               cell: (a) =>
-                a.emergency ? el("span", { class: "badge badge-bad" }, "emergency") : "no",
+                a.emergency
+                  ? el(
+                      "div",
+                      { class: "break-glass" },
+                      el("span", { class: "badge badge-alert" }, "BREAK-GLASS"),
+                      " ",
+                      reasonOf(a),
+                    )
+                  : "no",
             },
           ],
           items,
           { empty: "Nobody has accessed your records." },
         ),
       );
+      auditBox.querySelectorAll("tbody tr").forEach((tr, i) => {
+        tr.dataset.audit = items[i].id;
+        tr.dataset.record = items[i].record;
+        tr.dataset.accessor = items[i].accessor;
+        tr.dataset.purpose = items[i].purpose;
+        tr.dataset.outcome = items[i].outcome;
+        tr.dataset.emergency = String(items[i].emergency);
+        if (items[i].emergency) {
+          tr.classList.add("audit-emergency");
+        }
+      });
     } catch (e) {
       showError(auditErr, e);
     }
+  }
+
+  let auditTimer = null;
+  function scheduleAudit() {
+    clearTimeout(auditTimer);
+    auditTimer = setTimeout(() => keys && loadAudit(), 300);
+  }
+
+  /** An `access` event of the patient's stream: the log reloads; an emergency read is announced. */
+  function onAccess(ev) {
+    scheduleAudit();
+    if (!ev.emergency) {
+      return;
+    }
+    showNote(
+      alertBox,
+      el(
+        "span",
+        {},
+        el("strong", {}, "Emergency access to your record. "),
+        "Practitioner ",
+        shortId(ev.accessor, 16),
+        " read record ",
+        shortId(ev.record, 16),
+        ` without your consent (break-glass, ${ev.outcome}) in block ${ev.height}. `,
+        "The reason they gave is in your access log below.",
+      ),
+      "alert",
+    );
+    alertBox.dataset.audit = ev.audit;
   }
 
   async function loadGrantees() {
@@ -373,9 +519,14 @@ export function initPatient(root) {
     }
   }
 
+  // At most one reload per 1.5 s, and not postponed by the next block: a
+  // chain with heartbeat blocks every second would otherwise never reload.
   function scheduleReload() {
-    clearTimeout(reloadTimer);
+    if (reloadTimer !== null) {
+      return;
+    }
     reloadTimer = setTimeout(() => {
+      reloadTimer = null;
       if (keys) {
         loadRecords();
         loadAudit();
@@ -391,10 +542,12 @@ export function initPatient(root) {
         await signedEvents(
           `/v1/events?patient=${me.id}`,
           keys,
-          (name) => {
+          (name, data) => {
             if (name === "consent") {
               loadConsents();
-            } else if (name === "block") {
+            } else if (name === "access") {
+              onAccess(data);
+            } else if (name === "block" && data.tx_count > 0) {
               scheduleReload();
             }
           },
@@ -414,6 +567,33 @@ export function initPatient(root) {
       live.className = "live live-off";
       await new Promise((r) => setTimeout(r, 2000));
       loadConsents(); // what the broken stream missed
+    }
+  }
+
+  // ---- export --------------------------------------------------------------------
+
+  /** Reads, checks and decrypts record r, shows it and starts its download. */
+  async function exportRecord(r, btn) {
+    hide(exportErr);
+    btn.disabled = true;
+    btn.textContent = "Exporting…";
+    try {
+      const got = await fetchContent(r.id, "export", keys);
+      const plain = openRecord(r, got.bytes, me.id, keys, got.sealedKey);
+      const link = viewer.show(r.id, plain, {
+        download: true,
+        note:
+          "Checked against the hash on the chain and decrypted in this page. " +
+          "This export is in your access log.",
+      });
+      link.click();
+      scheduleAudit();
+    } catch (e) {
+      viewer.clear();
+      showError(exportErr, e);
+    } finally {
+      btn.disabled = false;
+      btn.textContent = "Export";
     }
   }
 
@@ -555,10 +735,15 @@ export function initPatient(root) {
     keys = null;
     me = null;
     records = [];
+    recordsSeen = "";
+    clearTimeout(reloadTimer);
+    reloadTimer = null;
     content.hidden = true;
     live.textContent = "";
+    viewer.clear();
+    clearTimeout(auditTimer);
     [consentsBox, recordsBox, auditBox].forEach(clear);
-    [consentsErr, recordsErr, auditErr, grantErr, grantMsg].forEach(hide);
+    [consentsErr, recordsErr, auditErr, grantErr, grantMsg, exportErr, alertBox].forEach(hide);
   }
 
   return { onShow: () => {} };
