@@ -233,8 +233,8 @@ static void print_blobs(FILE *f, struct node *n) {
           "medchain_blob_ops_total{op=\"get\"} %llu\n"
           "medchain_blob_ops_total{op=\"delete\"} %llu\n"
           "medchain_blob_ops_total{op=\"corrupt\"} %llu\n",
-          (unsigned long long)bs.puts, (unsigned long long)bs.gets,
-          (unsigned long long)bs.deletes, (unsigned long long)bs.corrupt);
+          (unsigned long long)bs.puts, (unsigned long long)bs.gets, (unsigned long long)bs.deletes,
+          (unsigned long long)bs.corrupt);
 }
 
 int api_h_metrics(struct api_ctx *c) {
