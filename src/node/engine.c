@@ -50,8 +50,6 @@
 #define TXQ_COUNT_MAX 65536u
 #define GOSSIP_BYTES_MAX (512u << 10)
 #define GOSSIP_DELAY_NS (2u * 1000000u)
-/* How often the blob store is swept against the chain (node/records.c). */
-#define SWEEP_PERIOD_NS (600ull * 1000000000ull)
 #define RESEND_NS (400ull * 1000000u)
 #define STATUS_NS (1000ull * 1000000u)
 #define SYNC_BATCH 32u
@@ -92,7 +90,6 @@ struct out_msg {
 };
 
 struct node_engine {
-  uint64_t last_sweep_ns; /* monotonic; the first sweep runs at start */
   struct cons *cons;
   struct node_wal *wal;
   struct cons_wal durable; /* what the file holds */
@@ -472,10 +469,6 @@ static void after_commit(struct node *n, const struct block *b, const uint16_t *
     hooks[k].fn(hooks[k].ctx, b, results);
   }
   node_records_on_block(n, b, results);
-  if (now - e->last_sweep_ns > SWEEP_PERIOD_NS) {
-    e->last_sweep_ns = now;
-    (void)node_records_sweep(n);
-  }
   e->between = true;
   e->start_now = false;
   e->ntimers = 0;

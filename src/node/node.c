@@ -365,6 +365,7 @@ int node_start(struct node *n) {
         rc = ERR_INTERNAL;
       } else {
         n->started = true;
+        rc = node_records_start(n);
       }
     }
   }
@@ -395,6 +396,7 @@ void node_stop(struct node *n) {
   if (n->p2p != NULL) {
     p2p_stop(n->p2p);
   }
+  node_records_stop(n);
 }
 
 static void msgs_free(struct node_msg *m) {

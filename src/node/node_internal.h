@@ -141,6 +141,7 @@ struct node_op {
   struct boxkey box;
 };
 struct node_auditq;
+struct node_janitor;
 
 struct node {
   struct node_config cfg;
@@ -151,6 +152,7 @@ struct node {
   struct node_op ops[LIM_OPERATORS_MAX];
   struct blob_store *blobs;
   struct node_auditq *auditq;
+  struct node_janitor *janitor;
   struct hash32 node_id;
   struct store *store;
   struct cry_keys *keys;
@@ -274,10 +276,14 @@ int node_operators_load(struct node *n) MUST_CHECK;
 void node_operators_free(struct node *n);
 int node_records_init(struct node *n) MUST_CHECK;
 void node_records_deinit(struct node *n);
-/* After a block commits: deletes the ciphertext of records it erased. */
+/* Starts and stops the janitor thread (erasures, sweeps). */
+int node_records_start(struct node *n) MUST_CHECK;
+void node_records_stop(struct node *n);
+/* After a block commits: queues the ciphertext of records it erased for
+ * deletion by the janitor. */
 void node_records_on_block(struct node *n, const struct block *b, const uint16_t *results);
 /* Deletes blobs of erased records and orphans older than an hour; returns
- * how many. Run at start and periodically by the engine. */
+ * how many. Run by the janitor at start and periodically. */
 uint64_t node_records_sweep(struct node *n);
 
 void *node_engine_main(void *arg);

@@ -11,10 +11,12 @@
  * back the verdict the chain recorded for its own entry. The chain's
  * verdict, not the node's pre-check, decides whether content leaves.
  *
- * Erasure: after each block the node deletes the ciphertext of the records
- * the block erased; at start and every JANITOR_PERIOD_S it also sweeps the
- * whole blob store against the chain (blobs of erased records, and blobs
- * no record anchored within ORPHAN_GRACE_S of their upload, are deleted).
+ * Erasure: after each block the commit hook queues the block's erasures
+ * for the janitor thread, which deletes their ciphertext; at start and
+ * every JANITOR_PERIOD_S the janitor also sweeps the whole blob store
+ * against the chain (blobs of erased records, and blobs no record anchored
+ * within ORPHAN_GRACE_S of their upload, are deleted). Neither runs on the
+ * engine thread: deleting ciphertext never holds up consensus.
  */
 #include "node/node_internal.h"
 
@@ -48,6 +50,25 @@ struct node_auditq {
   struct audit_batch *open;
 };
 
+/* The janitor thread: erasures queued by the commit hook, and a sweep of
+ * the whole blob store at start and every JANITOR_PERIOD_S. */
+#define JANITOR_QUEUE_MAX 1024u
+#define JANITOR_PERIOD_S 600
+struct janitor_item {
+  struct hash32 id; /* a record, or a patient when all */
+  bool all;
+};
+struct node_janitor {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool stop;
+  bool started;
+  bool sweep_now;
+  uint32_t nq;
+  struct janitor_item q[JANITOR_QUEUE_MAX];
+  pthread_t th;
+};
+
 struct blob_store *node_blobs(struct node *n) {
   return n->blobs;
 }
@@ -71,15 +92,84 @@ int node_records_init(struct node *n) {
     return rc;
   }
   n->auditq = calloc(1, sizeof *n->auditq);
-  if (n->auditq == NULL) {
+  n->janitor = calloc(1, sizeof *n->janitor);
+  if (n->auditq == NULL || n->janitor == NULL) {
     return ERR_NOMEM;
   }
   pthread_mutex_init(&n->auditq->mu, NULL);
   pthread_cond_init(&n->auditq->cv, &n->cv_attr);
+  pthread_mutex_init(&n->janitor->mu, NULL);
+  pthread_cond_init(&n->janitor->cv, &n->cv_attr);
+  n->janitor->sweep_now = true; /* the first sweep runs at start */
   return OK;
 }
 
+static void erase_items(struct node *n, const struct janitor_item *items, uint32_t count);
+
+static void *janitor_main(void *arg) {
+  struct node *n = arg;
+  struct node_janitor *j = n->janitor;
+  struct janitor_item *items = malloc(sizeof j->q);
+  pthread_mutex_lock(&j->mu);
+  while (!j->stop) {
+    if (j->nq == 0 && !j->sweep_now) {
+      struct timespec deadline;
+      node_deadline(&deadline, (uint64_t)JANITOR_PERIOD_S * 1000u);
+      if (pthread_cond_timedwait(&j->cv, &j->mu, &deadline) != 0) {
+        j->sweep_now = true; /* the period passed */
+      }
+      continue;
+    }
+    uint32_t count = items == NULL ? 0 : j->nq;
+    if (items != NULL) {
+      memcpy(items, j->q, (size_t)count * sizeof j->q[0]);
+    }
+    bool sweep = j->sweep_now || items == NULL;
+    j->nq = 0;
+    j->sweep_now = false;
+    pthread_mutex_unlock(&j->mu);
+    erase_items(n, items, count);
+    if (sweep) {
+      (void)node_records_sweep(n);
+    }
+    pthread_mutex_lock(&j->mu);
+  }
+  pthread_mutex_unlock(&j->mu);
+  free(items);
+  return NULL;
+}
+
+int node_records_start(struct node *n) {
+  struct node_janitor *j = n->janitor;
+  assert(j != NULL && !j->started);
+  if (pthread_create(&j->th, NULL, janitor_main, n) != 0) {
+    return ERR_INTERNAL;
+  }
+  j->started = true;
+  return OK;
+}
+
+void node_records_stop(struct node *n) {
+  struct node_janitor *j = n->janitor;
+  if (j == NULL || !j->started) {
+    return;
+  }
+  pthread_mutex_lock(&j->mu);
+  j->stop = true;
+  pthread_cond_signal(&j->cv);
+  pthread_mutex_unlock(&j->mu);
+  pthread_join(j->th, NULL);
+  j->started = false;
+}
+
 void node_records_deinit(struct node *n) {
+  node_records_stop(n);
+  if (n->janitor != NULL) {
+    pthread_cond_destroy(&n->janitor->cv);
+    pthread_mutex_destroy(&n->janitor->mu);
+    free(n->janitor);
+    n->janitor = NULL;
+  }
   if (n->auditq != NULL) {
     assert(n->auditq->open == NULL);
     pthread_cond_destroy(&n->auditq->cv);
@@ -699,8 +789,31 @@ static bool erasure_target(const struct tx *tx, struct hash32 *id, bool *all) {
   return true;
 }
 
-void node_records_on_block(struct node *n, const struct block *b, const uint16_t *results) {
+/* Deletes the ciphertext of the erasures the janitor took from its queue. */
+static void erase_items(struct node *n, const struct janitor_item *items, uint32_t count) {
+  if (count == 0) {
+    return;
+  }
   struct node_view *v = NULL;
+  if (node_view_begin(n, &v) != OK) {
+    base_log(BASE_LOG_ERROR, "node", "erasure: cannot read the state; the sweep will retry");
+    return;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    if (items[i].all) {
+      erase_patient_blobs(n, node_view_state(v), &items[i].id);
+    } else {
+      erase_blob_of(n, node_view_state(v), &items[i].id);
+    }
+  }
+  node_view_end(v);
+}
+
+/* On the engine thread after each commit: only queues work for the
+ * janitor (deleting up to 256 x 16 MiB of ciphertext must not hold up
+ * consensus). A full queue asks for a whole sweep instead. */
+void node_records_on_block(struct node *n, const struct block *b, const uint16_t *results) {
+  struct node_janitor *j = n->janitor;
   for (uint32_t i = 0; i < b->tx_count; i++) {
     struct tx tx;
     struct hash32 id;
@@ -709,17 +822,15 @@ void node_records_on_block(struct node *n, const struct block *b, const uint16_t
         !erasure_target(&tx, &id, &all)) {
       continue;
     }
-    if (v == NULL && node_view_begin(n, &v) != OK) {
-      base_log(BASE_LOG_ERROR, "node", "erasure: cannot read the state; the sweep will retry");
-      return;
-    }
-    if (all) {
-      erase_patient_blobs(n, node_view_state(v), &id);
+    pthread_mutex_lock(&j->mu);
+    if (j->nq < JANITOR_QUEUE_MAX) {
+      j->q[j->nq++] = (struct janitor_item){id, all};
     } else {
-      erase_blob_of(n, node_view_state(v), &id);
+      j->sweep_now = true;
     }
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
   }
-  node_view_end(v);
 }
 
 /* ---- the sweep ----------------------------------------------------------- */
