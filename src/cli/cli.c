@@ -51,6 +51,8 @@ static const struct cli_command cli_commands[] = {
      "re-verify every block, signature and state root of a node's data offline"},
     {"bench", cli_cmd_bench, "medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]",
      "measure committed transactions per second on a throwaway local network"},
+    {"gs1", cli_cmd_gs1, "medchain gs1 parse STRING [--prefix-len N] [--json]",
+     "read a GS1 DataMatrix string, Digital Link or EPC URI (GTIN, serial, lot, expiry)"},
     {"version", cli_cmd_version, "medchain version [--json]", "print the version"},
     {"help", cli_cmd_help, "medchain help [COMMAND]", "list the commands, or show one's usage"},
 };

@@ -54,6 +54,7 @@ int cli_cmd_tx(int argc, char **argv);
 int cli_cmd_query(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_gs1(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_help(int argc, char **argv);
 
