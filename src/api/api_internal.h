@@ -239,6 +239,13 @@ int api_h_tx_get(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_list(struct api_ctx *c) MUST_CHECK;
 int api_h_entity_get(struct api_ctx *c) MUST_CHECK;
 int api_h_key_get(struct api_ctx *c) MUST_CHECK;
+/* Drug traceability (routes_drugs.c): GET /v1/drugs/verify,
+ * /v1/drugs/{gtin}/{serial}/history, /v1/drugs/lots/{gtin}/{lot}/holders. */
+int api_h_drug_verify(struct api_ctx *c) MUST_CHECK;
+int api_h_drug_history(struct api_ctx *c) MUST_CHECK;
+int api_h_lot_holders(struct api_ctx *c) MUST_CHECK;
+/* POST /v1/epcis/capture (epcis.c). */
+int api_h_epcis_capture(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
 

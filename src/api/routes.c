@@ -66,6 +66,11 @@ static const struct route routes[] = {
     {"GET", "/v1/records/{id}", api_h_entity_get, ENTITY(CTR_RECORD)},
     {"GET", "/v1/audit", api_h_entity_list, ENTITY(CTR_AUDIT)},
     {"GET", "/v1/audit/{id}", api_h_entity_get, ENTITY(CTR_AUDIT)},
+    {"GET", "/v1/drugs/verify", api_h_drug_verify, NULL},
+    {"GET", "/v1/drugs/{gtin}/{serial}/history", api_h_drug_history, NULL},
+    {"GET", "/v1/drugs/lots/{gtin}/{lot}/holders", api_h_lot_holders, NULL},
+    {"GET", "/v1/epcis/events/{id}", api_h_entity_get, ENTITY(CTR_EVENT)},
+    {"POST", "/v1/epcis/capture", api_h_epcis_capture, NULL},
 };
 
 /* The portal's files: not in the table above, which is the API (and what
@@ -103,8 +108,15 @@ static bool pattern_match(const char *pattern, const char *path, const char **pa
       if (n == 0) {
         return false;
       }
-      *param = s;
-      *param_len = n;
+      /* A pattern with two parameters ("/v1/drugs/{gtin}/{serial}/...")
+       * hands its handler the span from the first to the last, slash
+       * included, to split. */
+      if (*param == NULL) {
+        *param = s;
+        *param_len = n;
+      } else {
+        *param_len = (size_t)(s + n - *param);
+      }
       s += n;
       p = close + 1;
       continue;

@@ -30,6 +30,10 @@ const struct api_entity api_entities[CTR_KIND_COUNT_] = {
     [CTR_RECORD] = {CTR_RECORD, false, {"patient"}, {CTR_BY_PATIENT}},
     [CTR_AUDIT] = {CTR_AUDIT, false, {"patient", "record"}, {CTR_BY_PATIENT, CTR_BY_RECORD}},
     [CTR_VALIDATOR] = {CTR_VALIDATOR, false, {NULL}, {CTR_ALL}},
+    [CTR_PACKAGE] = {CTR_PACKAGE, false, {NULL}, {CTR_ALL}},
+    [CTR_LOT] = {CTR_LOT, false, {NULL}, {CTR_ALL}},
+    [CTR_EVENT] = {CTR_EVENT, false, {NULL}, {CTR_ALL}},
+    [CTR_RX] = {CTR_RX, false, {NULL}, {CTR_ALL}},
 };
 
 /* The entity's JSON; identities also carry "next_nonce". */
