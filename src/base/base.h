@@ -81,6 +81,13 @@
     "the request's timestamp is outside the accepted window")                                      \
   X(ERR_REQUEST_REPLAYED, "REQUEST_REPLAYED", 401, "this signed request was already used")         \
   X(ERR_AUTH_REQUIRED, "AUTH_REQUIRED", 401, "this route needs a signed request")                  \
+  X(ERR_NO_OPERATOR, "NO_OPERATOR_KEY", 503,                                                       \
+    "this node holds no operator key for the organization")                                        \
+  X(ERR_HASH_MISMATCH, "HASH_MISMATCH", 400, "the content does not match its hash")                \
+  X(ERR_BLOB_QUOTA, "BLOB_QUOTA_EXCEEDED", 507, "the organization's storage quota is used up")     \
+  X(ERR_CONTENT_UNAVAILABLE, "CONTENT_UNAVAILABLE", 503,                                           \
+    "no reachable node holds the record's ciphertext")                                             \
+  X(ERR_REASON_REQUIRED, "REASON_REQUIRED", 400, "emergency access needs a reason")                \
   X(ERR_GS1_MALFORMED, "GS1_MALFORMED", 400, "not a valid GS1 key, element string or EPC URI")     \
   X(ERR_GS1_CHECK_DIGIT, "GS1_CHECK_DIGIT", 400, "the GS1 key's check digit is wrong")             \
   X(ERR_SERIAL_EXISTS, "SERIAL_EXISTS", 409, "this serial number was already commissioned")        \

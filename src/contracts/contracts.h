@@ -113,6 +113,7 @@ enum ctr_filter {
   CTR_BY_GRANTEE, /* consents granted to one identity or organization */
   CTR_BY_RECORD,  /* audit entries of one record; consents scoped to it */
   CTR_BY_ORG,     /* identities of one organization */
+  CTR_BY_CONTENT, /* records whose ciphertext has this hash */
 };
 
 #define CTR_CURSOR_MAX 80
@@ -173,6 +174,21 @@ int ctr_read_record(struct state *st, const struct hash32 *reader, const struct 
  * UNKNOWN_RECORD or a store error. */
 int ctr_consent_any(struct state *st, const struct hash32 *reader, const struct hash32 *record,
                     uint64_t now_ms) MUST_CHECK;
+
+/* One entry of audit.log_batch's "entries": the record id, the accessor's
+ * id and the purpose (printable ASCII, 1 to 32 bytes, NUL-padded to 32). */
+#define CTR_AUDIT_ENTRY_BYTES 96
+#define CTR_AUDIT_PURPOSE_BYTES 32
+/* An audit entry's outcome when the access was allowed; otherwise the
+ * stable code of the refusal (err_name). */
+#define CTR_OUTCOME_GRANTED "granted"
+/* The purpose of a break-glass read. */
+#define CTR_PURPOSE_EMERGENCY "emergency"
+
+/* Id of the i-th entry a transaction logs: audit.log's one entry is
+ * H("medchain.audit.v1", tx_hash); audit.log_batch's entry i is
+ * H("medchain.audit.v1", tx_hash || u32be(i)). */
+void ctr_audit_id(struct hash32 *out, const struct hash32 *tx_hash, bool batch, uint32_t i);
 
 /* ---- supply chain (supply.c, supply_reads.c) ------------------------------ */
 

@@ -46,6 +46,7 @@
 #define CTR_SUB_GRANTEE 'g'
 #define CTR_SUB_RECORD 'r'
 #define CTR_SUB_ORG 'o'
+#define CTR_SUB_CONTENT 'h'
 
 #define CTR_GLOBAL_MEMBERS "members"
 #define CTR_GLOBAL_AUDIT_SEQ "audit_seq"
@@ -172,6 +173,13 @@ struct ctr_record {
   bool erased;
 };
 
+/* A BYTES field of an entity (the sealed reason of an emergency access). */
+#define CTR_VAR_MAX (LIM_REASON_MAX + 48)
+struct ctr_var {
+  uint32_t len;
+  uint8_t b[CTR_VAR_MAX];
+};
+
 struct ctr_audit {
   struct hash32 id;
   uint64_t seq;
@@ -185,6 +193,9 @@ struct ctr_audit {
   struct hash32 org;
   uint64_t height;
   uint64_t time_ms;
+  struct hash32 node;           /* the node that served (zero: logged by the accessor) */
+  struct ctr_str outcome;       /* "granted" or the stable code of the refusal */
+  struct ctr_var reason_sealed; /* emergency: the reason sealed to the patient */
 };
 
 struct ctr_validator {
@@ -360,6 +371,10 @@ int ctr_consent_revoke(struct ctr_ctx *c, const struct codec_value *a) MUST_CHEC
 int ctr_rec_anchor(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_rec_erase(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_audit_log(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_audit_log_batch(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_rec_anchor_for(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_rec_erase_all(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+
 int ctr_supply_gln(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_supply_commission(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_supply_pack(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;

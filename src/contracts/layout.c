@@ -96,6 +96,8 @@ static const struct slot audit_slots[] = {
     S(struct ctr_audit, emergency), S(struct ctr_audit, reason_hash),
     S(struct ctr_audit, logged_by), S(struct ctr_audit, org),
     S(struct ctr_audit, height),    S(struct ctr_audit, time_ms),
+    S(struct ctr_audit, node),      S(struct ctr_audit, outcome),
+    S(struct ctr_audit, reason_sealed),
 };
 static const struct slot validator_slots[] = {
     S(struct ctr_validator, id),
@@ -185,7 +187,7 @@ static void slot_check(const struct codec_field *f, const struct slot *s) {
     assert(s->size == (size_t)f->max * list_item_bytes(f->type));
     break;
   case CODEC_BYTES:
-    assert(!"no entity has a BYTES field");
+    assert(s->size == sizeof(struct ctr_var) && f->max <= CTR_VAR_MAX);
     break;
   }
   (void)s;
@@ -221,8 +223,15 @@ static void slot_read(uint8_t *base, const struct codec_field *f, const struct s
     memcpy(base + s->count_off, &count, sizeof(count));
     break;
   }
-  case CODEC_BYTES:
+  case CODEC_BYTES: {
+    struct ctr_var *dst = (struct ctr_var *)(void *)(base + s->off);
+    assert(v->bytes.len <= CTR_VAR_MAX);
+    dst->len = (uint32_t)v->bytes.len;
+    if (v->bytes.len > 0) {
+      memcpy(dst->b, v->bytes.ptr, v->bytes.len);
+    }
     break;
+  }
   }
 }
 
@@ -257,8 +266,12 @@ static void slot_write(const uint8_t *base, const struct codec_field *f, const s
     v->bytes = (struct bytes){base + s->off, (size_t)count * list_item_bytes(f->type)};
     break;
   }
-  case CODEC_BYTES:
+  case CODEC_BYTES: {
+    const struct ctr_var *src = (const struct ctr_var *)(const void *)(base + s->off);
+    assert(src->len <= CTR_VAR_MAX);
+    v->bytes = (struct bytes){src->b, src->len};
     break;
+  }
   }
 }
 

@@ -21,6 +21,7 @@
 #define F_STR(n, m) {n, CODEC_STR, m}
 #define F_IDS(n, m) {n, CODEC_IDS, m}
 #define F_KEYS(n) {n, CODEC_KEYS, LIM_KEYS_MAX}
+#define F_BYTES(n, m) {n, CODEC_BYTES, m}
 /* clang-format on */
 #define SCHEMA(var, label, fields)                                                                 \
   static const struct codec_schema var = {label, (uint8_t)ARRAY_LEN(fields), fields}
@@ -82,9 +83,11 @@ static const struct codec_field record_fields[] = {
     F_BOOL("erased"),
 };
 static const struct codec_field audit_fields[] = {
-    F_ID("id"),        F_U64("seq"),         F_ID("record"),      F_ID("patient"),
-    F_ID("accessor"),  F_STR("purpose", 32), F_BOOL("emergency"), F_ID("reason_hash"),
-    F_ID("logged_by"), F_ID("org"),          F_U64("height"),     F_U64("time_ms"),
+    F_ID("id"),          F_U64("seq"),         F_ID("record"),
+    F_ID("patient"),     F_ID("accessor"),     F_STR("purpose", 32),
+    F_BOOL("emergency"), F_ID("reason_hash"),  F_ID("logged_by"),
+    F_ID("org"),         F_U64("height"),      F_U64("time_ms"),
+    F_ID("node"),        F_STR("outcome", 32), F_BYTES("reason_sealed", CTR_VAR_MAX),
 };
 static const struct codec_field validator_fields[] = {
     F_ID("id"),
@@ -179,13 +182,25 @@ static const struct codec_field anchor_args[] = {
 };
 static const struct codec_field erase_args[] = {F_ID("record")};
 static const struct codec_field log_args[] = {
-    F_ID("record"),      F_ID("accessor"),    F_STR("purpose", 32),
-    F_BOOL("emergency"), F_ID("reason_hash"),
+    F_ID("record"),
+    F_ID("accessor"),
+    F_STR("purpose", 32),
+    F_BOOL("emergency"),
+    F_ID("reason_hash"),
+    F_ID("node"),
+    F_BYTES("reason_sealed", CTR_VAR_MAX),
 };
+static const struct codec_field log_batch_args[] = {
+    F_ID("node"),
+    F_BYTES("entries", LIM_AUDIT_BATCH_MAX *CTR_AUDIT_ENTRY_BYTES),
+};
+static const struct codec_field anchor_for_args[] = {
+    F_ID("record"),       F_ID("patient"), F_STR("category", 64), F_STR("fhir_type", 64),
+    F_ID("content_hash"), F_U64("size"),   F_KEYS("keys"),        F_ID("author"),
+};
+static const struct codec_field erase_all_args[] = {F_ID("patient")};
 
 #define F_EPCS F_BYTES("epcs", LIM_EPCIS_EPCS_BYTES)
-#define F_BYTES(n, m)                                                                              \
-  { n, CODEC_BYTES, m }
 static const struct codec_field gln_args[] = {F_STR("gln", 13)};
 static const struct codec_field commission_args[] = {
     F_ID("event"), F_EPCS, F_STR("lot", 20), F_U64("expiry"), F_U64("event_time_ms"),
@@ -242,6 +257,9 @@ SCHEMA(revoke_schema, "consent.revoke", revoke_args);
 SCHEMA(anchor_schema, "records.anchor", anchor_args);
 SCHEMA(erase_schema, "records.erase", erase_args);
 SCHEMA(log_schema, "audit.log", log_args);
+SCHEMA(log_batch_schema, "audit.log_batch", log_batch_args);
+SCHEMA(anchor_for_schema, "records.anchor_for", anchor_for_args);
+SCHEMA(erase_all_schema, "records.erase_all", erase_all_args);
 
 /* ---- the method table ----------------------------------------------------- */
 
@@ -291,6 +309,17 @@ static const struct method_row methods[] = {
     {{"audit", "log", &log_schema, "admin of an organization, or the accessor",
       "Logs an access to a record (who, what, when, why; emergency flagged)."},
      ctr_audit_log},
+    {{"audit", "log_batch", &log_batch_schema, "admin of an organization (a node's operator)",
+      "Logs a burst of reads a node served in one transaction; the outcome of each is the "
+      "consent check at this block."},
+     ctr_audit_log_batch},
+    {{"records", "anchor_for", &anchor_for_schema, "admin of the author's organization",
+      "Anchors a record written by a practitioner of the sender's organization (its node as "
+      "gateway)."},
+     ctr_rec_anchor_for},
+    {{"records", "erase_all", &erase_all_schema, "patient or guardian",
+      "Erases up to 256 of the patient's records at once: keys destroyed, tombstones remain."},
+     ctr_rec_erase_all},
     {{"supply", "register_gln", &gln_schema, "admin of an organization",
       "Registers a GLN (13 digits, check digit) as one of the organization's locations."},
      ctr_supply_gln},

@@ -120,6 +120,19 @@ int cry_aead_decrypt(uint8_t *out, const uint8_t *c, size_t clen, const uint8_t 
                      const uint8_t nonce[CRY_AEAD_NONCE_BYTES],
                      const uint8_t key[CRY_AEAD_KEY_BYTES]) MUST_CHECK;
 
+/* A record's ciphertext (docs/records.md): "MCR1" || 24-byte nonce ||
+ * XChaCha20-Poly1305(plaintext) with associated data "medchain.record.v1"
+ * || the record id, under the record's 32-byte data key. Binding the id
+ * means a ciphertext cannot be passed off as another record's. */
+#define CRY_RECORD_OVERHEAD (4 + CRY_AEAD_NONCE_BYTES + CRY_AEAD_TAG_BYTES)
+/* out gets len + CRY_RECORD_OVERHEAD bytes; the nonce is random. */
+void cry_record_encrypt(uint8_t *out, const uint8_t *plain, size_t len, const struct hash32 *record,
+                        const uint8_t key[CRY_AEAD_KEY_BYTES]);
+/* out gets clen - CRY_RECORD_OVERHEAD bytes. Returns OK, ERR_MALFORMED (not
+ * this format) or ERR_BAD_SIGNATURE (wrong key, record or tampered). */
+int cry_record_decrypt(uint8_t *out, const uint8_t *c, size_t clen, const struct hash32 *record,
+                       const uint8_t key[CRY_AEAD_KEY_BYTES]) MUST_CHECK;
+
 /* Memory for secrets other than keys (passphrases): guarded pages locked
  * in RAM (sodium_malloc), wiped when freed. NULL on failure. */
 void *cry_secret_alloc(size_t len);

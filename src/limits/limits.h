@@ -67,6 +67,30 @@
  * cryptographic library, is under 1 MiB. A larger file is not served. */
 #define LIM_HTTP_FILE_MAX (4u * 1024u * 1024u)
 
+/* Records (docs/records.md). One record's ciphertext: an ECG of 12 leads at
+ * 500 Hz for 10 minutes in FHIR JSON is about 14 MiB; larger studies
+ * (imaging) belong in an archive the record points to. An upload is held in
+ * memory once, so this also bounds a connection's memory. */
+#define LIM_BLOB_BYTES_MAX (16u * 1024u * 1024u)
+/* Storage one organization may hold on a node by default (config
+ * blob_quota_mb overrides it). */
+#define LIM_BLOB_QUOTA_DEFAULT_MB 4096u
+/* Organizations a node keeps storage accounts for. */
+#define LIM_BLOB_ORGS_MAX 1024u
+/* Operator keys a node holds (config operator_key, one per organization it
+ * serves as gateway), and other nodes it fetches ciphertext from. */
+#define LIM_OPERATORS_MAX 8u
+#define LIM_BLOB_SOURCES_MAX 16u
+/* Accesses one audit.log_batch transaction records: a burst of reads shares
+ * one transaction (docs/records.md). Each entry is AUDIT_ENTRY_BYTES. */
+#define LIM_AUDIT_BATCH_MAX 48u
+/* An emergency access's reason as typed by the practitioner, before it is
+ * sealed to the patient (the sealed form adds 48 bytes). */
+#define LIM_REASON_MAX 256u
+/* Records one records.erase_all transaction erases; a patient with more
+ * sends it again until none is left. */
+#define LIM_ERASE_BATCH_MAX 256u
+
 /* Signed reads (docs/api.md, "Signed requests"): a request's timestamp may
  * differ from the node's clock by this much either way. Nodes and clients
  * must keep their clocks synchronized (NTP) well within it; a short window

@@ -25,6 +25,7 @@
 #define CONFIG_LINE_MAX 1024
 #define CONFIG_MAP_MB_MAX (1u << 24) /* 16 TiB */
 #define CONFIG_MS_MAX (24u * 3600u * 1000u)
+#define CONFIG_QUOTA_MB_MAX (1u << 24) /* 16 TiB */
 
 static void copy_str(char *dst, size_t cap, const char *src) {
   size_t len = strlen(src);
@@ -52,6 +53,7 @@ void node_config_defaults(struct node_config *cfg, const char *home) {
   cfg->heartbeat_ms = 10000;
   cfg->map_bytes = 8192ull << 20;
   cfg->log_json = false;
+  cfg->blob_quota_bytes = (uint64_t)LIM_BLOB_QUOTA_DEFAULT_MB << 20;
 }
 
 static char *trim(char *s) {
@@ -122,6 +124,9 @@ enum config_key {
   K_TIMEOUT_PROPOSE,
   K_TIMEOUT_VOTE,
   K_PEER,
+  K_OPERATOR,
+  K_SOURCE,
+  K_QUOTA,
   K_COUNT_
 };
 static const char *const config_keys[K_COUNT_] = {
@@ -135,7 +140,15 @@ static const char *const config_keys[K_COUNT_] = {
     [K_TIMEOUT_PROPOSE] = "timeout_propose_ms",
     [K_TIMEOUT_VOTE] = "timeout_vote_ms",
     [K_PEER] = "peer",
+    [K_OPERATOR] = "operator_key",
+    [K_SOURCE] = "blob_source",
+    [K_QUOTA] = "blob_quota_mb",
 };
+
+/* Keys that may appear on several lines. */
+static bool key_repeats(int k) {
+  return k == K_PEER || k == K_OPERATOR || k == K_SOURCE;
+}
 
 /* "PUBKEY_HEX@host:port": a validator this node connects to (repeatable). */
 static int parse_peer(struct node_config *cfg, const char *v) {
@@ -173,6 +186,47 @@ static int parse_peer(struct node_config *cfg, const char *v) {
   return OK;
 }
 
+/* "PATH": a keystore file, absolute or relative to HOME (repeatable). */
+static int parse_operator(struct node_config *cfg, const char *v) {
+  size_t len = strlen(v);
+  if (cfg->noperators >= LIM_OPERATORS_MAX || len == 0 || len >= NODE_PATH_MAX) {
+    return ERR_CONFIG;
+  }
+  for (size_t i = 0; i < len; i++) {
+    if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+      return ERR_CONFIG;
+    }
+  }
+  memcpy(cfg->operator_keys[cfg->noperators++], v, len + 1);
+  return OK;
+}
+
+/* "http://ipv4:port": another node's API (repeatable). */
+static int parse_source(struct node_config *cfg, const char *v) {
+  const char *prefix = "http://";
+  size_t len = strlen(v);
+  if (cfg->nsources >= LIM_BLOB_SOURCES_MAX || len >= NODE_URL_MAX ||
+      strncmp(v, prefix, strlen(prefix)) != 0) {
+    return ERR_CONFIG;
+  }
+  const char *hostport = v + strlen(prefix);
+  const char *colon = strrchr(hostport, ':');
+  char host[64];
+  size_t hlen = colon == NULL ? 0 : (size_t)(colon - hostport);
+  uint64_t port = 0;
+  struct in_addr addr;
+  if (hlen == 0 || hlen >= sizeof host || parse_u64_range(&port, colon + 1, 1, 65535) != OK) {
+    return ERR_CONFIG;
+  }
+  memcpy(host, hostport, hlen);
+  host[hlen] = '\0';
+  if (inet_pton(AF_INET, host, &addr) != 1) {
+    return ERR_CONFIG;
+  }
+  memcpy(cfg->blob_sources[cfg->nsources++], v, len + 1);
+  return OK;
+}
+
 /* Numeric keys: their range and where the value goes. */
 static int config_set_number(struct node_config *cfg, enum config_key k, const char *v) {
   uint64_t u = 0;
@@ -203,6 +257,12 @@ static int config_set_number(struct node_config *cfg, enum config_key k, const c
     }
     cfg->map_bytes = u << 20;
     return OK;
+  case K_QUOTA:
+    if (parse_u64_range(&u, v, 1, CONFIG_QUOTA_MB_MAX) != OK) {
+      return ERR_CONFIG;
+    }
+    cfg->blob_quota_bytes = u << 20;
+    return OK;
   default:
     assert(!"not a numeric key");
     return ERR_INTERNAL;
@@ -221,6 +281,10 @@ static int config_set(struct node_config *cfg, enum config_key k, const char *v)
     return parse_api(cfg, v);
   case K_PEER:
     return parse_peer(cfg, v);
+  case K_OPERATOR:
+    return parse_operator(cfg, v);
+  case K_SOURCE:
+    return parse_source(cfg, v);
   case K_LOG_JSON:
     if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
       return ERR_CONFIG;
@@ -250,7 +314,7 @@ static int config_line(struct node_config *cfg, char *line, bool seen[K_COUNT_],
     if (strcmp(key, config_keys[k]) != 0) {
       continue;
     }
-    if (seen[k] && k != K_PEER) {
+    if (seen[k] && !key_repeats(k)) {
       base_log(BASE_LOG_ERROR, "node", "config line %u: %s given twice", lineno, config_keys[k]);
       return ERR_CONFIG;
     }
@@ -328,6 +392,15 @@ static int config_print(const struct node_config *cfg, FILE *f) {
     base_hex_encode(hex, cfg->peers[i].pk.b, sizeof cfg->peers[i].pk.b);
     len = fprintf(f, "peer = %s@%s:%u\n", hex, cfg->peers[i].host, (unsigned)cfg->peers[i].port);
   }
+  if (len >= 0) {
+    len = fprintf(f, "blob_quota_mb = %llu\n", (unsigned long long)(cfg->blob_quota_bytes >> 20));
+  }
+  for (uint16_t i = 0; len >= 0 && i < cfg->noperators; i++) {
+    len = fprintf(f, "operator_key = %s\n", cfg->operator_keys[i]);
+  }
+  for (uint16_t i = 0; len >= 0 && i < cfg->nsources; i++) {
+    len = fprintf(f, "blob_source = %s\n", cfg->blob_sources[i]);
+  }
   return len < 0 ? ERR_IO : OK;
 }
 
@@ -346,7 +419,10 @@ static bool config_valid(const struct node_config *cfg) {
          cfg->heartbeat_ms <= CONFIG_MS_MAX && cfg->timeout_propose_ms >= 10 &&
          cfg->timeout_propose_ms <= CONFIG_MS_MAX && cfg->timeout_vote_ms >= 10 &&
          cfg->timeout_vote_ms <= CONFIG_MS_MAX && cfg->npeers <= LIM_VALIDATORS_MAX && mb >= 1 &&
-         mb <= CONFIG_MAP_MB_MAX && (cfg->map_bytes & ((1u << 20) - 1)) == 0;
+         mb <= CONFIG_MAP_MB_MAX && (cfg->map_bytes & ((1u << 20) - 1)) == 0 &&
+         cfg->noperators <= LIM_OPERATORS_MAX && cfg->nsources <= LIM_BLOB_SOURCES_MAX &&
+         (cfg->blob_quota_bytes >> 20) >= 1 && (cfg->blob_quota_bytes >> 20) <= CONFIG_QUOTA_MB_MAX &&
+         (cfg->blob_quota_bytes & ((1u << 20) - 1)) == 0;
 }
 
 int node_config_write(const struct node_config *cfg) {

@@ -50,6 +50,8 @@
 #define TXQ_COUNT_MAX 65536u
 #define GOSSIP_BYTES_MAX (512u << 10)
 #define GOSSIP_DELAY_NS (2u * 1000000u)
+/* How often the blob store is swept against the chain (node/records.c). */
+#define SWEEP_PERIOD_NS (600ull * 1000000000ull)
 #define RESEND_NS (400ull * 1000000u)
 #define STATUS_NS (1000ull * 1000000u)
 #define SYNC_BATCH 32u
@@ -90,6 +92,7 @@ struct out_msg {
 };
 
 struct node_engine {
+  uint64_t last_sweep_ns; /* monotonic; the first sweep runs at start */
   struct cons *cons;
   struct node_wal *wal;
   struct cons_wal durable; /* what the file holds */
@@ -467,6 +470,11 @@ static void after_commit(struct node *n, const struct block *b, const uint16_t *
            (unsigned long long)(now - e->height_started_ns) / 1000u, (unsigned)pool);
   for (uint32_t k = 0; k < nhooks; k++) {
     hooks[k].fn(hooks[k].ctx, b, results);
+  }
+  node_records_on_block(n, b, results);
+  if (now - e->last_sweep_ns > SWEEP_PERIOD_NS) {
+    e->last_sweep_ns = now;
+    (void)node_records_sweep(n);
   }
   e->between = true;
   e->start_now = false;

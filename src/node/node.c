@@ -331,6 +331,12 @@ int node_create(struct node **out, const struct node_config *cfg) {
   if (rc == OK) {
     rc = node_open_p2p(n);
   }
+  if (rc == OK) {
+    rc = node_operators_load(n);
+  }
+  if (rc == OK) {
+    rc = node_records_init(n);
+  }
   if (rc != OK) {
     goto fail;
   }
@@ -410,6 +416,8 @@ void node_destroy(struct node *n) {
   msgs_free(n->txq.head);
   free(n->gossip_buf);
   node_mempool_destroy(n->mp);
+  node_records_deinit(n);
+  node_operators_free(n);
   cry_keys_destroy(n->keys);
   store_close(n->store);
   assert(n->waiters == NULL); /* nobody may be inside node_tx_wait */

@@ -32,6 +32,7 @@
 #include "state/state.h"
 
 #define NODE_PATH_MAX 512
+#define NODE_URL_MAX 64
 
 /* A validator this node talks to (config "peer = PK@host:port"). */
 struct node_peer {
@@ -54,12 +55,24 @@ struct node_config {
   struct node_peer peers[LIM_VALIDATORS_MAX];
   uint64_t map_bytes; /* LMDB map size (default 8 GiB) */
   bool log_json;
+  /* Records (docs/records.md). Operator keys: keystores of admins of the
+   * organizations this node serves as gateway ("operator_key = PATH",
+   * repeatable, relative to HOME; passphrase from
+   * MEDCHAIN_OPERATOR_PASSPHRASE or unprotected). Blob sources: other
+   * nodes' API URLs to fetch ciphertext this node lacks ("blob_source =
+   * http://ipv4:port", repeatable). */
+  uint16_t noperators;
+  char operator_keys[LIM_OPERATORS_MAX][NODE_PATH_MAX];
+  uint16_t nsources;
+  char blob_sources[LIM_BLOB_SOURCES_MAX][NODE_URL_MAX];
+  uint64_t blob_quota_bytes; /* per organization (blob_quota_mb, default 4 GiB) */
 };
 
 /* Loads HOME/config over node_config_defaults: lines "key = value", '#'
  * comments; keys name, api, p2p_port, block_interval_ms, heartbeat_ms,
- * map_mb, log_json, timeout_propose_ms, timeout_vote_ms, and peer
- * (repeatable: "peer = PUBKEY_HEX@ipv4:port"). Unknown or repeated keys and bad values are
+ * map_mb, log_json, timeout_propose_ms, timeout_vote_ms, blob_quota_mb,
+ * and the repeatable peer ("peer = PUBKEY_HEX@ipv4:port"), operator_key
+ * and blob_source. Unknown or repeated keys and bad values are
  * ERR_CONFIG (a message naming the line goes to the log); a missing file is ERR_NOT_FOUND (cfg then
  * holds the defaults), other read errors ERR_IO. */
 int node_config_load(struct node_config *cfg, const char *home) MUST_CHECK;
@@ -206,6 +219,81 @@ struct store_txn *node_view_txn(struct node_view *v);
  * (ERR_LIMIT beyond). */
 typedef void (*node_commit_fn)(void *ctx, const struct block *b, const uint16_t *results);
 int node_on_commit(struct node *n, node_commit_fn fn, void *ctx) MUST_CHECK;
+
+/* ---- operators (node/operator.c) ------------------------------------------
+ * An operator key is an admin identity's keystore the node holds to act as
+ * its organization's gateway: it signs the node's audit entries, the
+ * anchors of records posted through the FHIR facade, EPCIS captures. */
+struct node_operator_info {
+  struct hash32 id;  /* the identity */
+  struct hash32 org; /* its organization */
+  struct pubkey pk;
+  struct boxkey box;
+};
+/* The first operator key that belongs to an active admin of org (any
+ * organization when org is NULL), read from the committed state. Returns
+ * OK or ERR_NO_OPERATOR. */
+int node_operator_find(struct node *n, const struct hash32 *org,
+                       struct node_operator_info *out) MUST_CHECK;
+/* Signs contract.method(args) with that operator's key, with its next
+ * nonce, and submits it as node_tx_submit does (*tx_hash set). Returns OK,
+ * ERR_NO_OPERATOR or node_tx_submit's errors. Thread-safe; serializes the
+ * operator's nonces. */
+int node_operator_submit(struct node *n, const struct hash32 *org, struct bytes contract,
+                         struct bytes method, struct bytes args,
+                         struct hash32 *tx_hash) MUST_CHECK;
+
+/* ---- records (node/records.c, docs/records.md) ----------------------------- */
+
+struct blob_store;
+/* The node's blob store (HOME/blobs). Valid until node_destroy. */
+struct blob_store *node_blobs(struct node *n);
+/* This node's id: cry_id_from_pk of HOME/node.key's public key. */
+void node_id(const struct node *n, struct hash32 *out);
+
+/* One access to a record, to be logged on chain before anything is served.
+ * purpose is 1..32 printable bytes; an emergency access has purpose
+ * "emergency" and a reason (1..LIM_REASON_MAX bytes, sealed to the patient
+ * on chain, never stored in clear). */
+struct node_access {
+  struct hash32 record;
+  struct hash32 accessor;
+  char purpose[33];
+  bool emergency;
+  const char *reason;
+  size_t reason_len;
+};
+/* Logs the access through this node's operator and, when wait, blocks until
+ * the entry is committed (up to timeout_ms). *outcome gets the verdict the
+ * chain recorded: OK (granted) or the refusal's code (CONSENT_REQUIRED,
+ * CONSENT_REVOKED, RECORD_ERASED, ...). Ordinary reads are batched: reads
+ * arriving within a few milliseconds share one audit.log_batch
+ * transaction; emergency reads go alone in audit.log. Without wait the entry
+ * is only submitted (refused attempts) and *outcome is not set. Returns OK,
+ * ERR_NO_OPERATOR, ERR_TIMEOUT, ERR_UNAVAILABLE or the submission's error.
+ * *audit_id (may be NULL) gets the entry's id. */
+int node_access_log(struct node *n, const struct node_access *a, bool wait, uint32_t timeout_ms,
+                    int *outcome, struct hash32 *audit_id) MUST_CHECK;
+
+/* Creates a record on behalf of a practitioner of an organization this
+ * node operates for: encrypts plain under a fresh key (cry_record_encrypt),
+ * seals the key to the patient, the author and the operator, stores the
+ * ciphertext in the blob store, submits records.anchor_for and waits for
+ * its commit. *record gets the new id. Returns OK, ERR_NO_OPERATOR,
+ * ERR_UNKNOWN_PATIENT, ERR_UNKNOWN_IDENTITY, the blob store's and the
+ * contract's errors (nothing is left in the blob store on error),
+ * ERR_TIMEOUT. */
+int node_record_create(struct node *n, const struct hash32 *author, const struct hash32 *patient,
+                       const char *category, const char *fhir_type, const uint8_t *plain,
+                       size_t len, uint32_t timeout_ms, struct hash32 *record) MUST_CHECK;
+/* Decrypts a record whose key is sealed to one of this node's operators,
+ * from the local blob store. *plain is malloc'd (the caller wipes and
+ * frees it). The caller must have logged the access (node_access_log) and
+ * seen it granted. Returns OK, ERR_UNKNOWN_RECORD, ERR_RECORD_ERASED,
+ * ERR_NO_OPERATOR (no key sealed to an operator here), ERR_NOT_FOUND (the
+ * ciphertext is not here), ERR_CORRUPT (it does not open). */
+int node_record_open(struct node *n, const struct hash32 *record, uint8_t **plain,
+                     size_t *len) MUST_CHECK;
 
 /* Bytes used by the store (for benchmarks). */
 uint64_t node_store_bytes(struct node *n);

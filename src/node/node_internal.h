@@ -135,8 +135,23 @@ struct node_queue {
   uint64_t bytes;
 };
 
+struct node_op {
+  struct cry_keys *keys;
+  struct pubkey pk;
+  struct boxkey box;
+};
+struct node_auditq;
+
 struct node {
   struct node_config cfg;
+  /* Operators (operator.c): loaded at create; op_mu serializes nonces. */
+  pthread_mutex_t op_mu;
+  bool ops_ready; /* op_mu initialized */
+  uint16_t nops;
+  struct node_op ops[LIM_OPERATORS_MAX];
+  struct blob_store *blobs;
+  struct node_auditq *auditq;
+  struct hash32 node_id;
   struct store *store;
   struct cry_keys *keys;
   struct ledger_genesis genesis;
@@ -254,6 +269,17 @@ int node_wal_write(struct node_wal *wal, const struct cons_wal *w) MUST_CHECK;
 void node_wal_close(struct node_wal *wal);
 
 /* The engine thread's body (engine.c) and its state. */
+/* operator.c and records.c */
+int node_operators_load(struct node *n) MUST_CHECK;
+void node_operators_free(struct node *n);
+int node_records_init(struct node *n) MUST_CHECK;
+void node_records_deinit(struct node *n);
+/* After a block commits: deletes the ciphertext of records it erased. */
+void node_records_on_block(struct node *n, const struct block *b, const uint16_t *results);
+/* Deletes blobs of erased records and orphans older than an hour; returns
+ * how many. Run at start and periodically by the engine. */
+uint64_t node_records_sweep(struct node *n);
+
 void *node_engine_main(void *arg);
 int node_engine_init(struct node *n) MUST_CHECK;
 void node_engine_deinit(struct node *n);

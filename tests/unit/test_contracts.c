@@ -437,10 +437,32 @@ static int vote(struct fx *f, int who, const char *name) {
   return CALL(f, who, "governance", "vote", v_id(hash_of("medchain.proposal.v1", name)));
 }
 
+static struct codec_value v_bytes(const uint8_t *p, size_t len) {
+  return (struct codec_value){.type = CODEC_BYTES, .bytes = {p, len}};
+}
+
+/* An emergency entry carries a reason sealed to the patient: the contract
+ * checks only its shape, so the tests pass 64 opaque bytes. */
+static const uint8_t fake_sealed[64] = {1, 2, 3};
+
 static int audit_log(struct fx *f, int who, int rec, int accessor, const char *purpose,
                      bool emergency, struct hash32 reason) {
+  bool sealed = !base_hash_is_zero(&reason);
   return CALL(f, who, "audit", "log", v_id(rec_id(rec)), v_id(f->act[accessor].id), v_str(purpose),
-              v_bool(emergency), v_id(reason));
+              v_bool(emergency), v_id(reason), v_id(hash_of("test.node", "node0")),
+              v_bytes(fake_sealed, sealed ? sizeof fake_sealed : 0));
+}
+
+static bool outcome_is(struct fx *f, const struct hash32 *entry, const char *want) {
+  struct codec_value v = field(f, CTR_AUDIT, entry, "outcome");
+  return v.bytes.len == strlen(want) && memcmp(v.bytes.ptr, want, v.bytes.len) == 0;
+}
+
+/* The outcome the chain must record: the consent check's verdict. */
+static const char *expected_outcome(struct fx *f, int reader, int rec, const char *purpose) {
+  int rc = ctr_consent_check(f->st, &f->act[reader].id, (struct hash32[]){rec_id(rec)},
+                             bs(purpose), f->time_ms);
+  return rc == OK ? "granted" : err_name(rc);
 }
 
 static bool keys_have(struct fx *f, int rec, const struct hash32 *reader) {
@@ -458,7 +480,7 @@ static bool keys_have(struct fx *f, int rec, const struct hash32 *reader) {
 
 static void test_tables(void **state) {
   (void)state;
-  assert_int_equal(ctr_method_count(), 24);
+  assert_int_equal(ctr_method_count(), 27);
   for (size_t i = 0; i < ctr_method_count(); i++) {
     const struct ctr_method *m = ctr_method_at(i);
     assert_non_null(m);
@@ -1203,9 +1225,12 @@ static void test_audit(void **state) {
   EXPECT(OK, anchor(f, PRAC_A, 1, PAT_1, "cardiology"));
   struct hash32 reason = hash_of("test.reason", "unconscious, ER");
   struct hash32 none = zero_id();
+  const char *want = expected_outcome(f, PRAC_B, 1, "treatment");
+  assert_string_equal(want, "CONSENT_REQUIRED");
   EXPECT(OK, audit_log(f, ADMIN_B, 1, PRAC_B, "treatment", false, none));
   struct hash32 e1 = last_audit(f);
   assert_int_equal(field_u64(f, CTR_AUDIT, &e1, "seq"), 1);
+  assert_true(outcome_is(f, &e1, want));
   struct hash32 pat = field_id(f, CTR_AUDIT, &e1, "patient");
   assert_memory_equal(pat.b, f->act[PAT_1].id.b, 32);
   struct hash32 by = field_id(f, CTR_AUDIT, &e1, "logged_by");
@@ -1213,29 +1238,145 @@ static void test_audit(void **state) {
   struct hash32 org = field_id(f, CTR_AUDIT, &e1, "org");
   struct hash32 b = org_id("Beta Clinic");
   assert_memory_equal(org.b, b.b, 32);
+  struct hash32 node = field_id(f, CTR_AUDIT, &e1, "node");
+  struct hash32 node_want = hash_of("test.node", "node0");
+  assert_memory_equal(node.b, node_want.b, 32);
   assert_int_equal(field_u64(f, CTR_AUDIT, &e1, "time_ms"), f->time_ms);
-  EXPECT(OK, audit_log(f, PRAC_B, 1, PRAC_B, "treatment", true, reason));
+  /* The author reads their own record: granted. */
+  EXPECT(OK, audit_log(f, ADMIN_A, 1, PRAC_A, "treatment", false, none));
+  struct hash32 e_author = last_audit(f);
+  assert_true(outcome_is(f, &e_author, "granted"));
+  /* Break-glass by a practitioner without consent: granted, flagged. */
+  EXPECT(OK, audit_log(f, PRAC_B, 1, PRAC_B, "emergency", true, reason));
   struct hash32 e2 = last_audit(f);
   uint64_t e2_tx = f->ntx;
-  assert_int_equal(field_u64(f, CTR_AUDIT, &e2, "seq"), 2);
+  assert_int_equal(field_u64(f, CTR_AUDIT, &e2, "seq"), 3);
   assert_int_equal(field_u64(f, CTR_AUDIT, &e2, "emergency"), 1);
-  assert_int_equal(global_u64(f, "audit_seq"), 2);
+  assert_true(outcome_is(f, &e2, "granted"));
+  assert_int_equal(field(f, CTR_AUDIT, &e2, "reason_sealed").bytes.len, sizeof fake_sealed);
+  /* Break-glass by someone who is not a practitioner: logged, refused. */
+  EXPECT(OK, audit_log(f, ADMIN_A, 1, AUD_A, "emergency", true, reason));
+  struct hash32 e3 = last_audit(f);
+  assert_true(outcome_is(f, &e3, "UNAUTHORIZED"));
+  assert_int_equal(global_u64(f, "audit_seq"), 4);
 
   EXPECT(ERR_UNAUTHORIZED, audit_log(f, PRAC_A, 1, PRAC_B, "treatment", false, none));
   EXPECT(ERR_UNAUTHORIZED, audit_log(f, AUD_A, 1, PRAC_B, "treatment", false, none));
   EXPECT(ERR_UNKNOWN_RECORD, audit_log(f, ADMIN_A, 7, PRAC_B, "treatment", false, none));
   EXPECT(ERR_UNKNOWN_IDENTITY, audit_log(f, ADMIN_A, 1, EXTRA, "treatment", false, none));
   EXPECT(ERR_BAD_ARGS, audit_log(f, ADMIN_A, 1, PRAC_B, "", false, none));
-  EXPECT(ERR_UNAUTHORIZED, audit_log(f, ADMIN_A, 1, AUD_A, "audit", true, reason));
-  EXPECT(ERR_BAD_ARGS, audit_log(f, ADMIN_A, 1, PRAC_B, "emergency", true, none));
-  assert_int_equal(global_u64(f, "audit_seq"), 2);
+  /* Emergency without its reason, or a reason on an ordinary entry. */
+  EXPECT(ERR_BAD_ARGS, CALL(f, ADMIN_A, "audit", "log", v_id(rec_id(1)), v_id(f->act[PRAC_B].id),
+                            v_str("emergency"), v_bool(true), v_id(reason), v_id(node_want),
+                            v_bytes(fake_sealed, 0)));
+  EXPECT(ERR_BAD_ARGS, CALL(f, ADMIN_A, "audit", "log", v_id(rec_id(1)), v_id(f->act[PRAC_B].id),
+                            v_str("treatment"), v_bool(false), v_id(none), v_id(node_want),
+                            v_bytes(fake_sealed, sizeof fake_sealed)));
+  assert_int_equal(global_u64(f, "audit_seq"), 4);
   uint64_t ntx = f->ntx;
   f->ntx = e2_tx - 1; /* the next call reuses e2's transaction hash */
   EXPECT(ERR_EXISTS, audit_log(f, ADMIN_A, 1, PRAC_B, "treatment", false, none));
   f->ntx = ntx;
-  /* Accesses to an erased record are still logged. */
+  /* Accesses to an erased record are still logged, as refused. */
   EXPECT(OK, CALL(f, PAT_1, "records", "erase", v_id(rec_id(1))));
   EXPECT(OK, audit_log(f, PAT_1, 1, PAT_1, "export", false, none));
+  struct hash32 e4 = last_audit(f);
+  assert_true(outcome_is(f, &e4, "RECORD_ERASED"));
+}
+
+static void batch_entry(uint8_t *p, const struct hash32 *rec, const struct hash32 *who,
+                        const char *purpose) {
+  memset(p, 0, CTR_AUDIT_ENTRY_BYTES);
+  memcpy(p, rec->b, 32);
+  memcpy(p + 32, who->b, 32);
+  memcpy(p + 64, purpose, strlen(purpose));
+}
+
+static void test_audit_batch(void **state) {
+  struct fx *f = *state;
+  world(f);
+  EXPECT(OK, anchor(f, PRAC_A, 1, PAT_1, "cardiology"));
+  struct hash32 node = hash_of("test.node", "node1");
+  uint8_t e[3 * CTR_AUDIT_ENTRY_BYTES];
+  struct hash32 r1 = rec_id(1);
+  batch_entry(e, &r1, &f->act[PRAC_A].id, "treatment");
+  batch_entry(e + CTR_AUDIT_ENTRY_BYTES, &r1, &f->act[PRAC_B].id, "treatment");
+  batch_entry(e + 2 * CTR_AUDIT_ENTRY_BYTES, &r1, &f->act[PAT_1].id, "export");
+  EXPECT(OK, CALL(f, ADMIN_B, "audit", "log_batch", v_id(node), v_bytes(e, sizeof e)));
+  const char *want[3] = {"granted", "CONSENT_REQUIRED", "granted"};
+  for (uint32_t i = 0; i < 3; i++) {
+    struct hash32 id;
+    ctr_audit_id(&id, &f->last_tx_hash, true, i);
+    assert_int_equal(field_u64(f, CTR_AUDIT, &id, "seq"), i + 1);
+    assert_true(outcome_is(f, &id, want[i]));
+    struct hash32 got = field_id(f, CTR_AUDIT, &id, "node");
+    assert_memory_equal(got.b, node.b, 32);
+  }
+  assert_int_equal(global_u64(f, "audit_seq"), 3);
+  /* Refusals, each changing nothing. */
+  EXPECT(ERR_UNAUTHORIZED,
+         CALL(f, PRAC_A, "audit", "log_batch", v_id(node), v_bytes(e, CTR_AUDIT_ENTRY_BYTES)));
+  EXPECT(ERR_BAD_ARGS, CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(e, 0)));
+  EXPECT(ERR_BAD_ARGS, CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(e, 95)));
+  EXPECT(ERR_BAD_ARGS, CALL(f, ADMIN_A, "audit", "log_batch", v_id(zero_id()),
+                            v_bytes(e, CTR_AUDIT_ENTRY_BYTES)));
+  uint8_t bad[2 * CTR_AUDIT_ENTRY_BYTES];
+  memcpy(bad, e, sizeof bad);
+  bad[CTR_AUDIT_ENTRY_BYTES + 64 + 20] = 'x'; /* junk after the purpose's NUL */
+  EXPECT(ERR_NONCANONICAL, CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
+  struct hash32 r9 = rec_id(9);
+  batch_entry(bad + CTR_AUDIT_ENTRY_BYTES, &r9, &f->act[PRAC_A].id, "treatment");
+  EXPECT(ERR_UNKNOWN_RECORD,
+         CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
+  batch_entry(bad + CTR_AUDIT_ENTRY_BYTES, &r1, &f->act[PRAC_A].id, "emergency");
+  EXPECT(ERR_BAD_ARGS, CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
+  assert_int_equal(global_u64(f, "audit_seq"), 3);
+}
+
+static uint32_t list_all(struct fx *f, enum ctr_kind kind, enum ctr_filter filter,
+                         const struct hash32 *key);
+
+static int anchor_for(struct fx *f, int who, int author, int rec, int patient) {
+  struct keyset ks = {0};
+  keyset_add(&ks, &f->act[patient].id);
+  keyset_add(&ks, &f->act[author].id);
+  if (who != author) {
+    keyset_add(&ks, &f->act[who].id);
+  }
+  return CALL(f, who, "records", "anchor_for", v_id(rec_id(rec)), v_id(f->act[patient].id),
+              v_str("cardiology"), v_str("Observation"), v_id(hash_of("test.content", "for")),
+              v_u64(4096), v_keys(&ks), v_id(f->act[author].id));
+}
+
+static void test_anchor_for_and_erase_all(void **state) {
+  struct fx *f = *state;
+  world(f);
+  EXPECT(OK, anchor_for(f, ADMIN_A, PRAC_A, 1, PAT_1));
+  struct hash32 r1 = rec_id(1);
+  struct hash32 author = field_id(f, CTR_RECORD, &r1, "author");
+  assert_memory_equal(author.b, f->act[PRAC_A].id.b, 32);
+  /* Only an admin, for a practitioner of its own organization. */
+  EXPECT(ERR_UNAUTHORIZED, anchor_for(f, PRAC_A, PRAC_A, 2, PAT_1));
+  EXPECT(ERR_UNAUTHORIZED, anchor_for(f, ADMIN_B, PRAC_A, 2, PAT_1));
+  EXPECT(ERR_UNAUTHORIZED, anchor_for(f, ADMIN_A, AUD_A, 2, PAT_1));
+  EXPECT(ERR_EXISTS, anchor_for(f, ADMIN_A, PRAC_A, 1, PAT_1));
+  EXPECT(OK, anchor(f, PRAC_A, 2, PAT_1, "lab"));
+  EXPECT(OK, anchor(f, PRAC_A, 3, PAT_1, "imaging"));
+  /* erase_all: not by another patient or a practitioner. */
+  EXPECT(ERR_UNAUTHORIZED, CALL(f, PAT_2, "records", "erase_all", v_id(f->act[PAT_1].id)));
+  EXPECT(ERR_UNAUTHORIZED, CALL(f, PRAC_A, "records", "erase_all", v_id(f->act[PAT_1].id)));
+  EXPECT(OK, CALL(f, PAT_1, "records", "erase", v_id(rec_id(2))));
+  EXPECT(OK, CALL(f, PAT_1, "records", "erase_all", v_id(f->act[PAT_1].id)));
+  for (int i = 1; i <= 3; i++) {
+    struct hash32 id = rec_id(i);
+    assert_int_equal(field_u64(f, CTR_RECORD, &id, "erased"), 1);
+    assert_int_equal(field(f, CTR_RECORD, &id, "keys").count, 0);
+  }
+  /* Nothing left: a second erase_all is refused and changes nothing. */
+  EXPECT(ERR_RECORD_ERASED, CALL(f, PAT_1, "records", "erase_all", v_id(f->act[PAT_1].id)));
+  assert_int_equal(list_all(f, CTR_RECORD, CTR_BY_CONTENT,
+                            (struct hash32[]){hash_of("test.content", "for")}),
+                   1);
 }
 
 /* ---- listings ------------------------------------------------------------- */
@@ -1390,6 +1531,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_anchor, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_erase, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_audit, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_audit_batch, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_anchor_for_and_erase_all, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_listings, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_listing_pages, fx_setup, fx_teardown),
   };
