@@ -115,8 +115,8 @@ static json_t *org_json(struct state *st, const struct hash32 *id) {
 
 /* ---- verify ------------------------------------------------------------------ */
 
-static int verify_params(const struct api_ctx *c, char gtin[GS1_GTIN_LEN + 1],
-                         const char **serial, const char **lot, uint32_t *expiry) {
+static int verify_params(const struct api_ctx *c, char gtin[GS1_GTIN_LEN + 1], const char **serial,
+                         const char **lot, uint32_t *expiry) {
   const char *g = api_query_get(c, "gtin");
   *serial = api_query_get(c, "serial");
   *lot = api_query_get(c, "lot");
@@ -234,8 +234,8 @@ int api_h_drug_history(struct api_ctx *c) {
 
 /* ---- lot holders ------------------------------------------------------------- */
 
-static json_t *holders_json(struct state *st, const struct hash32 *lot,
-                            const struct ctr_holding *h, size_t n) {
+static json_t *holders_json(struct state *st, const struct hash32 *lot, const struct ctr_holding *h,
+                            size_t n) {
   json_t *j = json_object();
   json_t *arr = json_array();
   json_t *l = entity_json(st, CTR_LOT, lot);
