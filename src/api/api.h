@@ -75,6 +75,11 @@ int api_client_get_signed(struct api_client *c, const char *path, const struct c
 int api_client_get_signed_at(struct api_client *c, const char *path, const struct cry_keys *keys,
                              const char *chain_id, uint64_t ts_ms, const uint8_t nonce[16],
                              struct api_response *out) MUST_CHECK;
+/* POST signed as keys' identity: the signature covers the body's hash
+ * (docs/api.md "Signed requests"). Returns as api_client_post. */
+int api_client_post_signed(struct api_client *c, const char *path, const struct cry_keys *keys,
+                           const char *chain_id, const uint8_t *body, size_t len,
+                           struct api_response *out) MUST_CHECK;
 void api_response_free(struct api_response *r);
 /* The four X-Medchain-* header lines ("Name: value") that sign a GET of
  * path (docs/api.md "Signed requests"), for clients that send the request

@@ -309,3 +309,70 @@ int api_client_post(struct api_client *c, const char *path, const char *content_
   curl_slist_free_all(headers);
   return rc;
 }
+
+/* The signed headers of a POST of body to path (no query). */
+static struct curl_slist *signed_post_headers(const char *path, const struct cry_keys *keys,
+                                              const char *chain_id, const uint8_t *body,
+                                              size_t len) {
+  uint8_t nonce[API_AUTH_NONCE_BYTES];
+  cry_random(nonce, sizeof(nonce));
+  uint64_t ts_ms = base_now_ms();
+  struct hash32 d;
+  api_auth_digest(&d, "POST", path, NULL, body, len, ts_ms, nonce, chain_id);
+  struct signature sig;
+  cry_sign(keys, &sig, d.b, sizeof(d.b));
+  struct pubkey pk;
+  cry_keys_sign_pk(keys, &pk);
+  char pk_hex[2 * sizeof(pk.b) + 1], nonce_hex[2 * API_AUTH_NONCE_BYTES + 1];
+  char sig_hex[2 * sizeof(sig.b) + 1];
+  base_hex_encode(pk_hex, pk.b, sizeof(pk.b));
+  base_hex_encode(nonce_hex, nonce, sizeof(nonce));
+  base_hex_encode(sig_hex, sig.b, sizeof(sig.b));
+  char line[6][API_SIGNED_HEADER_MAX];
+  snprintf(line[0], sizeof(line[0]), "X-Medchain-Key: %s", pk_hex);
+  snprintf(line[1], sizeof(line[1]), "X-Medchain-Timestamp: %llu", (unsigned long long)ts_ms);
+  snprintf(line[2], sizeof(line[2]), "X-Medchain-Nonce: %s", nonce_hex);
+  snprintf(line[3], sizeof(line[3]), "X-Medchain-Signature: %s", sig_hex);
+  snprintf(line[4], sizeof(line[4]), "Content-Type: application/json");
+  snprintf(line[5], sizeof(line[5]), "Expect:");
+  struct curl_slist *headers = NULL;
+  for (size_t i = 0; i < ARRAY_LEN(line); i++) {
+    struct curl_slist *more = curl_slist_append(headers, line[i]);
+    if (more == NULL) {
+      curl_slist_free_all(headers);
+      return NULL;
+    }
+    headers = more;
+  }
+  return headers;
+}
+
+int api_client_post_signed(struct api_client *c, const char *path, const struct cry_keys *keys,
+                           const char *chain_id, const uint8_t *body, size_t len,
+                           struct api_response *out) {
+  assert(c != NULL && path != NULL && keys != NULL && chain_id != NULL && out != NULL);
+  memset(out, 0, sizeof(*out));
+  char url[URL_MAX];
+  if (path[0] != '/' || strchr(path, '?') != NULL) {
+    return ERR_BAD_ARGS;
+  }
+  int rc = make_url(c, path, url, sizeof(url));
+  if (rc != OK) {
+    return rc;
+  }
+  struct curl_slist *headers = signed_post_headers(path, keys, chain_id, body, len);
+  if (headers == NULL) {
+    return ERR_NOMEM;
+  }
+  struct sink s = {0};
+  curl_easy_reset(c->curl);
+  set_common(c->curl, url, &s);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body == NULL ? (const void *)"" : body);
+  (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  (void)curl_easy_setopt(c->curl, CURLOPT_PATH_AS_IS, 1L);
+  (void)curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+  rc = perform(c, &s, out);
+  curl_slist_free_all(headers);
+  return rc;
+}

@@ -10,10 +10,10 @@
  * action, bizStep, disposition, readPoint, bizLocation, bizTransactionList,
  * sourceList, destinationList), list items sorted, EPC and location URIs
  * rewritten as canonical GS1 Digital Link URIs on id.gs1.org, CBV values as
- * https://ns.gs1.org/voc/ URIs; then the ILMD (lot and expiry) as the
- * reference treats extensions: the element name then its sorted children.
- * recordTime and eventID do not take part. A field outside that list makes
- * the event unsupported (BAD_REQUEST) rather than silently unhashed.
+ * https://ref.gs1.org/cbv/ URIs, list items' type before their value; then the ILMD (lot and
+ * expiry) as the reference treats extensions: the element name then its sorted children. recordTime
+ * and eventID do not take part. A field outside that list makes the event unsupported (BAD_REQUEST)
+ * rather than silently unhashed.
  *
  * Capture: the request is signed (auth.c) by an admin or practitioner of
  * the submitting organization; every event is validated and hashed first,
@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VOC "https://ns.gs1.org/voc/"
+#define VOC "https://ref.gs1.org/cbv/"
 
 /* ---- a bounded string builder ---------------------------------------------- */
 
@@ -158,6 +158,24 @@ static int cbv_bare(char *out, size_t cap, const char *v, const char *urn_kind,
   }
   memcpy(out, bare, n + 1);
   return OK;
+}
+
+/* Whether bare is a value of the CBV 2.0 vocabulary kind ("BTT", "SDT"):
+ * the reference implementations write only those as web URIs. */
+static bool cbv_known(const char *kind, const char *bare) {
+  static const char *const btt[] = {"bol",     "cert",    "desadv",    "inv",    "pedigree",
+                                    "po",      "poc",     "prodorder", "recadv", "rma",
+                                    "testprd", "testres", "upevt"};
+  static const char *const sdt[] = {"owning_party", "possessing_party", "location"};
+  bool is_btt = strcmp(kind, "BTT") == 0;
+  const char *const *list = is_btt ? btt : sdt;
+  size_t n = is_btt ? ARRAY_LEN(btt) : ARRAY_LEN(sdt);
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(list[i], bare) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /* A location or party URI (sgln / pgln EPC URI, or a Digital Link /414/ or
@@ -401,7 +419,7 @@ static int event_read(const json_t *o, struct ev *e) {
   const char *step = str_of(o, "bizStep");
   if (e->type == NULL || e->action == NULL || t == NULL || e->tz == NULL || step == NULL ||
       iso_time_ms(t, &e->time_ms) != OK ||
-      cbv_bare(e->step, sizeof(e->step), step, "bizstep", "Bizstep") != OK) {
+      cbv_bare(e->step, sizeof(e->step), step, "bizstep", "BizStep") != OK) {
     return ERR_BAD_REQUEST;
   }
   const char *disp = str_of(o, "disposition");
@@ -440,6 +458,33 @@ static int event_read(const json_t *o, struct ev *e) {
 
 /* ---- the pre-hash -------------------------------------------------------------- */
 
+/* The Digital Link an EPC takes in the pre-hash. For an SSCC the
+ * reference implementations (GS1's Python one and epcis2.js) keep the
+ * extension digit twice: the URI's second part whole after the extension
+ * and the company prefix, then a check digit over those 18 digits, 19 in
+ * all. That is not the SSCC's Digital Link (gs1_epc_dl has the 18-digit
+ * one), but a hash must come out the same wherever it is computed, so the
+ * pre-hash follows them. Returns true on failure. */
+static bool hash_dl(char *out, size_t cap, const struct gs1_epc *e, const char *uri) {
+  if (e->kind != GS1_EPC_SSCC) {
+    return gs1_epc_dl(out, cap, e) != OK;
+  }
+  const char *p = uri + 16;
+  const char *dot = strchr(p, '.');
+  char raw[GS1_SSCC_LEN + 2];
+  if (dot == NULL || strlen(p) != GS1_SSCC_LEN) {
+    return true;
+  }
+  size_t cp = (size_t)(dot - p);
+  raw[0] = dot[1];
+  memcpy(raw + 1, p, cp);
+  memcpy(raw + 1 + cp, dot + 1, GS1_SSCC_LEN - 1 - cp);
+  int check = gs1_check_digit(raw, GS1_SSCC_LEN);
+  raw[GS1_SSCC_LEN] = (char)('0' + check);
+  raw[GS1_SSCC_LEN + 1] = '\0';
+  return check < 0 || snprintf(out, cap, "https://id.gs1.org/00/%s", raw) >= (int)cap;
+}
+
 /* "NAME" then the sorted "ITEM=VALUE" strings of an EPC array, as DLs. */
 static int put_epcs(struct sb *b, const json_t *arr, const char *name) {
   if (arr == NULL || json_array_size(arr) == 0) {
@@ -453,8 +498,7 @@ static int put_epcs(struct sb *b, const json_t *arr, const char *name) {
     const char *s = json_string_value(json_array_get(arr, i));
     struct gs1_epc epc;
     char dl[GS1_URI_MAX];
-    if (s == NULL || gs1_epc_parse(&epc, s, strlen(s)) != OK ||
-        gs1_epc_dl(dl, sizeof(dl), &epc) != OK) {
+    if (s == NULL || gs1_epc_parse(&epc, s, strlen(s)) != OK || hash_dl(dl, sizeof(dl), &epc, s)) {
       return ERR_BAD_REQUEST;
     }
     snprintf(items[i], sizeof(items[i]), "epc=%s", dl);
@@ -491,12 +535,13 @@ static int put_pairs(struct sb *b, const json_t *arr, const char *name, const ch
     }
     char type[96] = "";
     char bare[40];
-    if (t != NULL && cbv_bare(bare, sizeof(bare), t, urn_kind, web_kind) == OK) {
+    if (t != NULL && cbv_bare(bare, sizeof(bare), t, urn_kind, web_kind) == OK &&
+        cbv_known(web_kind, bare)) {
       snprintf(type, sizeof(type), "type=" VOC "%s-%s", web_kind, bare);
     } else if (t != NULL) {
       snprintf(type, sizeof(type), "type=%s", t);
     }
-    snprintf(items[i], sizeof(items[i]), "%s=%s%s", field, val, type);
+    snprintf(items[i], sizeof(items[i]), "%s%s=%s", type, field, val);
     ptr[i] = items[i];
   }
   qsort(ptr, n, sizeof(ptr[0]), cmp_str);
@@ -531,7 +576,7 @@ int api_epcis_prehash(const json_t *o, char *out, size_t cap, size_t *len) {
   rc = put_epcs(&b, json_object_get(o, "epcList"), "epcList");
   if (rc == OK && e.has_parent) {
     char dl[GS1_URI_MAX];
-    rc = gs1_epc_dl(dl, sizeof(dl), &e.parent);
+    rc = hash_dl(dl, sizeof(dl), &e.parent, str_of(o, "parentID")) ? ERR_BAD_REQUEST : OK;
     put_kv(&b, "parentID", dl);
   }
   if (rc == OK) {
@@ -539,7 +584,7 @@ int api_epcis_prehash(const json_t *o, char *out, size_t cap, size_t *len) {
   }
   put_kv(&b, "action", e.action);
   char voc[96];
-  snprintf(voc, sizeof(voc), VOC "Bizstep-%s", e.step);
+  snprintf(voc, sizeof(voc), VOC "BizStep-%s", e.step);
   put_kv(&b, "bizStep", voc);
   if (e.disp[0] != '\0') {
     snprintf(voc, sizeof(voc), VOC "Disp-%s", e.disp);
@@ -565,10 +610,11 @@ int api_epcis_prehash(const json_t *o, char *out, size_t cap, size_t *len) {
                    "sdt", "SDT");
   }
   if (e.lot != NULL || e.expiry != NULL) {
-    /* The EPCIS 2.0 context maps "cbvmda:" to urn:epcglobal:cbv:mda:. */
+    /* User fields as the reference writes them: "{namespace}name", the
+     * EPCIS 2.0 context mapping "cbvmda:" to urn:epcglobal:cbv:mda:. */
     sb_put(&b, "ilmd");
-    put_kv(&b, "urn:epcglobal:cbv:mda:itemExpirationDate", e.expiry);
-    put_kv(&b, "urn:epcglobal:cbv:mda:lotNumber", e.lot);
+    put_kv(&b, "{urn:epcglobal:cbv:mda:}itemExpirationDate", e.expiry);
+    put_kv(&b, "{urn:epcglobal:cbv:mda:}lotNumber", e.lot);
   }
   if (rc == OK && b.over) {
     rc = ERR_OVERSIZE;

@@ -55,6 +55,8 @@ int cli_cmd_query(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_gs1(int argc, char **argv);
+int cli_cmd_drugs(int argc, char **argv);
+int cli_cmd_epcis(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_help(int argc, char **argv);
 

@@ -2,8 +2,10 @@
  * Unit tests of the EPCIS 2.0 event hash and translation (src/api/epcis.c):
  * SHA-256 and the "ni:" form against a published pre-hash and hash of the
  * reference implementation (epcis-event-hash-generator, test file
- * epcisDocWithShippingAndTransportingEvent), our pre-hash of a shipping
- * event byte for byte, independence from JSON key order, list order and
+ * epcisDocWithShippingAndTransportingEvent); the pre-hash of the
+ * reference's single-event document byte for byte as published in
+ * epcis2.js's test vectors (epcisDocWithSingleEventPreHash); our pre-hash of
+ * a shipping event, independence from JSON key order, list order and
  * time zone, sensitivity to any change, and each event kind's contract
  * call.
  */
@@ -54,6 +56,60 @@ static const char ship_event[] =
     "\"destinationList\":[{\"type\":\"owning_party\","
     "\"destination\":\"urn:epc:id:pgln:0614141.00002\"}]}";
 
+/* The reference's single-event document (2005 version) and its pre-hash
+ * as epcis2.js 2.7.3 publishes it; the hash is the one epcis2.js computes. */
+static void test_published_prehash(void **state) {
+  (void)state;
+  json_t *ev = parse(
+      "{\"type\":\"ObjectEvent\",\"action\":\"OBSERVE\",\"bizStep\":\"shipping\","
+      "\"disposition\":\"in_transit\",\"epcList\":[\"urn:epc:id:sgtin:0614141.107346.2017\","
+      "\"urn:epc:id:sgtin:0614141.107346.2018\"],\"eventTime\":\"2005-04-03T20:33:31.116-06:00\","
+      "\"eventTimeZoneOffset\":\"-06:00\",\"readPoint\":{\"id\":"
+      "\"urn:epc:id:sgln:0614141.07346.1234\"},\"bizTransactionList\":[{\"type\":\"po\","
+      "\"bizTransaction\":\"http://transaction.acme.com/po/12345678\"}]}");
+  char pre[API_EPCIS_PREHASH_MAX];
+  size_t len = 0;
+  assert_int_equal(api_epcis_prehash(ev, pre, sizeof(pre), &len), OK);
+  assert_string_equal(
+      pre, "eventType=ObjectEventeventTime=2005-04-04T02:33:31.116ZeventTimeZoneOffset=-06:00"
+           "epcListepc=https://id.gs1.org/01/10614141073464/21/2017epc=https://id.gs1.org/01/"
+           "10614141073464/21/2018action=OBSERVEbizStep=https://ref.gs1.org/cbv/BizStep-shipping"
+           "disposition=https://ref.gs1.org/cbv/Disp-in_transitreadPointid=https://id.gs1.org/414/"
+           "0614141073467/254/1234bizTransactionListtype=https://ref.gs1.org/cbv/BTT-po"
+           "bizTransaction=http://transaction.acme.com/po/12345678");
+  struct hash32 h;
+  assert_int_equal(api_epcis_event_hash(ev, &h), OK);
+  char uri[API_EPCIS_HASH_URI_MAX];
+  api_epcis_hash_uri(uri, &h);
+  assert_string_equal(
+      uri, "ni:///sha-256;df6523665bc5e5803d6c7b84f5a04e103694d8220f2abc4f2c74310e89f31bc6"
+           "?ver=CBV2.0");
+  json_decref(ev);
+}
+
+/* An SSCC takes the reference implementations' 19-digit Digital Link in
+ * the pre-hash (see hash_dl in epcis.c); the hash is epcis2.js's. */
+static void test_sscc_compat(void **state) {
+  (void)state;
+  json_t *ev = parse("{\"type\":\"AggregationEvent\",\"eventTime\":\"2024-03-01T08:00:00Z\","
+                     "\"eventTimeZoneOffset\":\"+00:00\","
+                     "\"parentID\":\"urn:epc:id:sscc:0614141.1234567890\","
+                     "\"childEPCs\":[\"urn:epc:id:sgtin:0614141.812345.S1\"],"
+                     "\"action\":\"ADD\",\"bizStep\":\"packing\"}");
+  char pre[API_EPCIS_PREHASH_MAX];
+  size_t len = 0;
+  assert_int_equal(api_epcis_prehash(ev, pre, sizeof(pre), &len), OK);
+  assert_non_null(strstr(pre, "parentID=https://id.gs1.org/00/1061414112345678901child"));
+  struct hash32 h;
+  assert_int_equal(api_epcis_event_hash(ev, &h), OK);
+  char uri[API_EPCIS_HASH_URI_MAX];
+  api_epcis_hash_uri(uri, &h);
+  assert_string_equal(
+      uri, "ni:///sha-256;75d3b921439a6ad0505ed18c17804e3d13e7989330efeb35899853f0d21e0d3b"
+           "?ver=CBV2.0");
+  json_decref(ev);
+}
+
 static void test_prehash(void **state) {
   (void)state;
   json_t *ev = parse(ship_event);
@@ -67,13 +123,13 @@ static void test_prehash(void **state) {
                            "epc=https://id.gs1.org/01/80614141123458/21/S1"
                            "epc=https://id.gs1.org/01/80614141123458/21/S2"
                            "action=OBSERVE"
-                           "bizStep=https://ns.gs1.org/voc/Bizstep-shipping"
-                           "disposition=https://ns.gs1.org/voc/Disp-in_transit"
+                           "bizStep=https://ref.gs1.org/cbv/BizStep-shipping"
+                           "disposition=https://ref.gs1.org/cbv/Disp-in_transit"
                            "readPointid=https://id.gs1.org/414/0614141000012"
-                           "sourceListsource=https://id.gs1.org/417/0614141000012"
-                           "type=https://ns.gs1.org/voc/SDT-owning_party"
-                           "destinationListdestination=https://id.gs1.org/417/0614141000029"
-                           "type=https://ns.gs1.org/voc/SDT-owning_party");
+                           "sourceListtype=https://ref.gs1.org/cbv/SDT-owning_party"
+                           "source=https://id.gs1.org/417/0614141000012"
+                           "destinationListtype=https://ref.gs1.org/cbv/SDT-owning_party"
+                           "destination=https://id.gs1.org/417/0614141000029");
   assert_int_equal(len, strlen(pre));
   json_decref(ev);
 }
@@ -89,7 +145,7 @@ static void test_hash_invariance(void **state) {
       "\"bizStep\":\"urn:epcglobal:cbv:bizstep:shipping\",\"action\":\"OBSERVE\","
       "\"eventTimeZoneOffset\":\"+01:00\",\"eventTime\":\"2024-03-01T09:00:00.500Z\","
       "\"epcList\":[\"urn:epc:id:sgtin:0614141.812345.S1\",\"urn:epc:id:sgtin:0614141.812345.S2\"],"
-      "\"disposition\":\"https://ns.gs1.org/voc/Disp-in_transit\","
+      "\"disposition\":\"https://ref.gs1.org/cbv/Disp-in_transit\","
       "\"readPoint\":{\"id\":\"urn:epc:id:sgln:0614141.00001.0\"},\"type\":\"ObjectEvent\","
       "\"sourceList\":[{\"type\":\"owning_party\",\"source\":\"urn:epc:id:pgln:0614141.00001\"}]}");
   struct hash32 ha;
@@ -171,10 +227,9 @@ static void test_calls(void **state) {
 int main(void) {
   assert_int_equal(cry_init(), OK);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_reference_vector),
-      cmocka_unit_test(test_prehash),
-      cmocka_unit_test(test_hash_invariance),
-      cmocka_unit_test(test_calls),
+      cmocka_unit_test(test_reference_vector), cmocka_unit_test(test_published_prehash),
+      cmocka_unit_test(test_sscc_compat),      cmocka_unit_test(test_prehash),
+      cmocka_unit_test(test_hash_invariance),  cmocka_unit_test(test_calls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
