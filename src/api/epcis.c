@@ -699,7 +699,7 @@ static int event_vals(const struct ev *e, const struct hash32 *h, char *epcs, ch
     }
     *method = "commission";
     v[(*n)++] = cv_id(h);
-    v[(*n)++] = cv_str(epcs, CODEC_BYTES);
+    v[(*n)++] = cv_str(epcs, CODEC_STR);
     v[(*n)++] = cv_str(e->lot, CODEC_STR);
     v[(*n)++] = cv_u64(expiry);
   } else if (aggregation && e->has_parent &&
@@ -711,14 +711,14 @@ static int event_vals(const struct ev *e, const struct hash32 *h, char *epcs, ch
     *method = is(e->action, "ADD") ? "pack" : "unpack";
     v[(*n)++] = cv_id(h);
     v[(*n)++] = cv_str(parent, CODEC_STR);
-    v[(*n)++] = cv_str(epcs, CODEC_BYTES);
+    v[(*n)++] = cv_str(epcs, CODEC_STR);
   } else if (object && is(e->action, "OBSERVE") && is(e->step, "shipping")) {
     if (e->source_gln[0] == '\0' || e->dest_gln[0] == '\0') {
       return ERR_BAD_REQUEST;
     }
     *method = "ship";
     v[(*n)++] = cv_id(h);
-    v[(*n)++] = cv_str(epcs, CODEC_BYTES);
+    v[(*n)++] = cv_str(epcs, CODEC_STR);
     v[(*n)++] = cv_str(e->source_gln, CODEC_STR);
     v[(*n)++] = cv_str(e->dest_gln, CODEC_STR);
   } else if (object && is(e->action, "OBSERVE") && is(e->step, "receiving")) {
@@ -728,12 +728,12 @@ static int event_vals(const struct ev *e, const struct hash32 *h, char *epcs, ch
     }
     *method = "receive";
     v[(*n)++] = cv_id(h);
-    v[(*n)++] = cv_str(epcs, CODEC_BYTES);
+    v[(*n)++] = cv_str(epcs, CODEC_STR);
     v[(*n)++] = cv_str(at, CODEC_STR);
   } else if (object && is(e->action, "DELETE") && is(e->step, "decommissioning")) {
     *method = "decommission";
     v[(*n)++] = cv_id(h);
-    v[(*n)++] = cv_str(epcs, CODEC_BYTES);
+    v[(*n)++] = cv_str(epcs, CODEC_STR);
   } else if (object && is(e->action, "OBSERVE") && is(e->step, "dispensing")) {
     *method = "dispense";
     if (e->has_rx) {
@@ -741,7 +741,7 @@ static int event_vals(const struct ev *e, const struct hash32 *h, char *epcs, ch
       v[(*n)++] = cv_id(&e->rx);
     }
     v[(*n)++] = cv_id(h);
-    v[(*n)++] = cv_str(epcs, CODEC_BYTES);
+    v[(*n)++] = cv_str(epcs, CODEC_STR);
   } else {
     return ERR_BAD_REQUEST;
   }

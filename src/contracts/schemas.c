@@ -200,7 +200,7 @@ static const struct codec_field anchor_for_args[] = {
 };
 static const struct codec_field erase_all_args[] = {F_ID("patient")};
 
-#define F_EPCS F_BYTES("epcs", LIM_EPCIS_EPCS_BYTES)
+#define F_EPCS F_STR("epcs", LIM_EPCIS_EPCS_BYTES)
 static const struct codec_field gln_args[] = {F_STR("gln", 13)};
 static const struct codec_field commission_args[] = {
     F_ID("event"), F_EPCS, F_STR("lot", 20), F_U64("expiry"), F_U64("event_time_ms"),

@@ -320,33 +320,28 @@ static struct hash32 lot_of(const char *gtin, const char *lot) {
 static int commission(struct fx *f, int who, int e, const char *epcs, const char *lot,
                       uint64_t expiry) {
   struct codec_value v[] = {v_id(ev(e)), v_str(epcs), v_str(lot), v_u64(expiry), v_u64(f->time_ms)};
-  v[1].type = CODEC_BYTES;
   return call_v(f, who, "supply", "commission", v, 5);
 }
 
 static int ship(struct fx *f, int who, int e, const char *epcs, int from, int to) {
   struct codec_value v[] = {v_id(ev(e)), v_str(epcs), v_str(gln(from)), v_str(gln(to)),
                             v_u64(f->time_ms)};
-  v[1].type = CODEC_BYTES;
   return call_v(f, who, "supply", "ship", v, 5);
 }
 
 static int receive(struct fx *f, int who, int e, const char *epcs, int at) {
   struct codec_value v[] = {v_id(ev(e)), v_str(epcs), v_str(gln(at)), v_u64(f->time_ms)};
-  v[1].type = CODEC_BYTES;
   return call_v(f, who, "supply", "receive", v, 4);
 }
 
 static int aggregate(struct fx *f, const char *method, int who, int e, const char *parent,
                      const char *epcs) {
   struct codec_value v[] = {v_id(ev(e)), v_str(parent), v_str(epcs), v_u64(f->time_ms)};
-  v[2].type = CODEC_BYTES;
   return call_v(f, who, "supply", method, v, 4);
 }
 
 static int observe(struct fx *f, const char *method, int who, int e, const char *epcs) {
   struct codec_value v[] = {v_id(ev(e)), v_str(epcs), v_u64(f->time_ms)};
-  v[1].type = CODEC_BYTES;
   return call_v(f, who, "supply", method, v, 3);
 }
 
@@ -608,7 +603,6 @@ static int rx_issue(struct fx *f, int who, int patient, const char *gtin, const 
 
 static int rx_dispense(struct fx *f, int who, struct hash32 rx, int e, const char *epcs) {
   struct codec_value v[] = {v_id(rx), v_id(ev(e)), v_str(epcs), v_u64(f->time_ms)};
-  v[2].type = CODEC_BYTES;
   return call_v(f, who, "rx", "dispense", v, 4);
 }
 
