@@ -45,10 +45,15 @@ void api_server_stop(struct api_server *s);
 /* ---- client --------------------------------------------------------------- */
 
 struct api_client;
+#define API_SEALED_KEY_HEX (2 * LIM_SEALED_KEY_BYTES)
 struct api_response {
   long status; /* HTTP status; 0 when no answer */
   char *body;  /* NUL-terminated, owned by the response */
   size_t len;
+  /* Record reads (docs/records.md): X-Medchain-Sealed-Key and
+   * X-Medchain-Content-Hash when the node sent them, else "". */
+  char sealed_key[API_SEALED_KEY_HEX + 1];
+  char content_hash[65];
 };
 
 /* base_url like "http://127.0.0.1:26657". One client serves one thread at
@@ -75,11 +80,13 @@ int api_client_get_signed(struct api_client *c, const char *path, const struct c
 int api_client_get_signed_at(struct api_client *c, const char *path, const struct cry_keys *keys,
                              const char *chain_id, uint64_t ts_ms, const uint8_t nonce[16],
                              struct api_response *out) MUST_CHECK;
-/* POST signed as keys' identity: the signature covers the body's hash
- * (docs/api.md "Signed requests"). Returns as api_client_post. */
-int api_client_post_signed(struct api_client *c, const char *path, const struct cry_keys *keys,
-                           const char *chain_id, const uint8_t *body, size_t len,
-                           struct api_response *out) MUST_CHECK;
+/* Any method, signed (docs/api.md, "Signed requests"; the signature covers
+ * the body), with an optional extra header line ("Name: value", e.g.
+ * X-Medchain-Reason). For GET the body must be empty. */
+int api_client_send_signed(struct api_client *c, const char *method, const char *path,
+                           const char *content_type, const uint8_t *body, size_t len,
+                           const char *extra_header, const struct cry_keys *keys,
+                           const char *chain_id, struct api_response *out) MUST_CHECK;
 void api_response_free(struct api_response *r);
 /* The four X-Medchain-* header lines ("Name: value") that sign a GET of
  * path (docs/api.md "Signed requests"), for clients that send the request
@@ -89,6 +96,33 @@ void api_response_free(struct api_response *r);
 int api_signed_header_lines(char lines[API_SIGNED_HEADERS][API_SIGNED_HEADER_MAX], const char *path,
                             const struct cry_keys *keys, const char *chain_id, uint64_t ts_ms,
                             const uint8_t nonce[16]) MUST_CHECK;
+
+/* ---- ECG as a FHIR R4 Observation (ecg_fhir.c, docs/ecg.md) ------------- */
+
+struct ecg_record;
+
+/* The Observation JSON text of r (malloc'd into *out, the caller frees):
+ * status final, category procedure, code LOINC 11524-6, one component per
+ * lead with its MDC code when the lead is a standard one and the digital
+ * samples as SampledData (origin and factor in mV, period in ms).
+ * patient_id (a FHIR id, [A-Za-z0-9.-]{1,64}) becomes subject
+ * "Patient/{id}" and effective (a FHIR dateTime) effectiveDateTime; either
+ * may be NULL to leave the element out. Returns OK, ERR_BAD_ARGS (bad id
+ * or dateTime), ERR_ECG_MALFORMED (ecg_record_check), ERR_ECG_UNSUPPORTED
+ * (a lead in units other than mV, uV, V), ERR_NOMEM. */
+int api_ecg_observation_json(char **out, const struct ecg_record *r, const char *patient_id,
+                             const char *effective) MUST_CHECK;
+/* Reads such an Observation (len bytes of JSON, at most
+ * LIM_ECG_FILE_BYTES_MAX) into r (ecg_record_init'd or holding a previous
+ * record, which is released): every component must carry SampledData of
+ * one dimension with integer data points, origin in mV, one period for
+ * all and as many points in each. The record comes out in format 16 with
+ * units mV; ecg_record_set_format picks the file format to export.
+ * Returns OK, ERR_INVALID_JSON, ERR_ECG_MALFORMED, ERR_ECG_UNSUPPORTED
+ * (not an ECG study, other units, data points that are not integers, mixed
+ * periods), ERR_ECG_RANGE (a point outside 16 bits), ERR_OVERSIZE,
+ * ERR_NOMEM; on error r is empty. */
+int api_ecg_observation_parse(struct ecg_record *r, const char *json, size_t len) MUST_CHECK;
 
 /* ---- JSON helpers for the CLI ---------------------------------------------- */
 

@@ -33,6 +33,8 @@ struct api_request {
   const char *auth_timestamp; /* X-Medchain-Timestamp */
   const char *auth_nonce;     /* X-Medchain-Nonce */
   const char *auth_signature; /* X-Medchain-Signature */
+  /* X-Medchain-Reason: an emergency read's reason (never logged). */
+  const char *reason;
   /* GET /v1/events: the server's event hub, and the subscription the
    * handler opens for the server to stream from (NULL: no streaming). */
   struct api_stream *stream;
@@ -40,6 +42,8 @@ struct api_request {
    * server has none (then "/" and "/assets/..." match no route). */
   const char *web_dir;
   const char *if_none_match; /* If-None-Match header, or NULL */
+  const char *accept;        /* Accept header, or NULL (the FHIR facade) */
+  const char *host;          /* Host header, or NULL (the FHIR facade's links) */
 };
 
 /* ETag text of a static file: quotes and three hex numbers. */
@@ -54,6 +58,21 @@ struct api_file {
   char etag[API_ETAG_MAX]; /* "" when none */
 };
 
+/* Response headers a handler adds (names static). */
+#define API_HEADERS_MAX 3
+/* The longest value: a FHIR Location (base URL, type, id). */
+#define API_HEADER_VALUE_MAX 512
+_Static_assert(API_HEADER_VALUE_MAX >= 2 * LIM_SEALED_KEY_BYTES + 1, "a sealed key in hex fits");
+struct api_header {
+  const char *name;
+  char value[API_HEADER_VALUE_MAX];
+};
+
+/* Body bytes a request may carry: LIM_HTTP_BODY_MAX, or LIM_BLOB_BYTES_MAX
+ * (plus room for its JSON encoding on FHIR creates) for uploads. Decided
+ * from the method and the raw target before the body is read. */
+size_t api_body_limit(const char *method, const char *uri);
+
 /* The answer: status, a malloc'd body and a static content type; for a
  * portal file the body is "" and file.fd holds the bytes to send. */
 struct api_reply {
@@ -63,6 +82,8 @@ struct api_reply {
   const char *content_type;
   const char *route;    /* matched route pattern (static), or "unmatched" */
   struct api_file file; /* file.open: owned by the reply until the server takes it */
+  uint8_t nheaders;
+  struct api_header headers[API_HEADERS_MAX];
 };
 
 struct api_metrics;
@@ -82,7 +103,7 @@ void api_reply_free(struct api_reply *r);
 /* Route slots: every entry of the route table, plus one for requests that
  * matched none. Status slots: the statuses the API answers with, plus one
  * for anything else. */
-#define API_ROUTE_SLOTS 40
+#define API_ROUTE_SLOTS 64
 #define API_STATUS_SLOTS 20
 
 struct api_metrics {
@@ -165,7 +186,11 @@ struct api_ctx {
   const char *content_type;
   const char *message;  /* static text replacing the error's err_str(), or NULL */
   struct api_file file; /* a portal file (static.c) */
+  uint8_t nheaders;     /* extra response headers (success and error alike) */
+  struct api_header headers[API_HEADERS_MAX];
 };
+/* Adds a response header (name static; value copied, truncated). */
+void api_header_add(struct api_ctx *c, const char *name, const char *value);
 typedef int (*api_handler_fn)(struct api_ctx *c);
 
 /* Query helpers: a parameter's decoded value, or NULL when absent. */
@@ -227,6 +252,9 @@ int api_auth_entity(struct state *st, enum ctr_kind kind, struct bytes val,
                     const struct hash32 *reader) MUST_CHECK;
 
 int api_h_health(struct api_ctx *c) MUST_CHECK;
+int api_h_record_content(struct api_ctx *c) MUST_CHECK;
+int api_h_blob_put(struct api_ctx *c) MUST_CHECK;
+int api_h_blob_get(struct api_ctx *c) MUST_CHECK;
 int api_h_metrics(struct api_ctx *c) MUST_CHECK;
 int api_h_methods(struct api_ctx *c) MUST_CHECK;
 int api_h_status(struct api_ctx *c) MUST_CHECK;
@@ -271,6 +299,18 @@ int api_epcis_event_call(const json_t *event, struct api_epcis_call *out) MUST_C
 int api_h_epcis_capture(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
+
+/* ---- the FHIR R4 facade (fhir*.c) -------------------------------------------- */
+
+/* GET, HEAD and POST under /fhir/: metadata, read, search, create. */
+int api_h_fhir(struct api_ctx *c) MUST_CHECK;
+/* Whether path is under the facade ("/fhir" or "/fhir/..."): its errors
+ * are OperationOutcome resources. */
+bool api_fhir_path(const char *path);
+/* Replaces out (an error answer) by the OperationOutcome of err, with the
+ * same status. message: NULL for err_str(err); extra: the handler's extra
+ * error fields, or NULL. */
+void api_fhir_error_reply(struct api_reply *out, int err, const char *message, const json_t *extra);
 
 /* ---- the portal's files (static.c) ------------------------------------------- */
 
@@ -381,6 +421,10 @@ int api_event_consent(char *out, size_t cap, size_t *len, uint64_t height, uint3
                       const struct api_consent_change *cc) MUST_CHECK;
 /* The consent change of a consent.grant or consent.revoke (the revoked
  * consent read from n's committed state). ERR_NOT_FOUND for other methods. */
+/* An "access" event from a decoded audit entry f (schema s): ids, purpose,
+ * emergency flag, outcome, node, height. */
+int api_event_access(char *out, size_t cap, size_t *len, uint64_t height, uint32_t index,
+                     const struct codec_schema *s, const struct codec_value *f) MUST_CHECK;
 int api_consent_change(struct node *n, const struct tx *tx, const struct hash32 *tx_hash,
                        struct api_consent_change *out) MUST_CHECK;
 /* GET /v1/events (events.c). */

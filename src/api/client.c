@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONNECT_TIMEOUT_MS 5000L
 #define TOTAL_TIMEOUT_MS 70000L /* above the API's longest wait (60 s) */
@@ -87,7 +88,38 @@ struct sink {
   size_t len;
   size_t cap;
   bool oversize;
+  char sealed_key[API_SEALED_KEY_HEX + 1];
+  char content_hash[65];
 };
+
+/* Copies the value of header line `line` named `name` into out[cap]. */
+static void header_take(const char *line, size_t n, const char *name, char *out, size_t cap) {
+  size_t k = strlen(name);
+  if (n <= k + 1 || strncasecmp(line, name, k) != 0 || line[k] != ':') {
+    return;
+  }
+  const char *v = line + k + 1;
+  size_t vn = n - k - 1;
+  while (vn > 0 && (*v == ' ' || *v == '\t')) {
+    v++;
+    vn--;
+  }
+  while (vn > 0 && (v[vn - 1] == '\r' || v[vn - 1] == '\n' || v[vn - 1] == ' ')) {
+    vn--;
+  }
+  if (vn < cap) {
+    memcpy(out, v, vn);
+    out[vn] = '\0';
+  }
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx) {
+  struct sink *s = ctx;
+  size_t n = size * nmemb;
+  header_take(data, n, "X-Medchain-Sealed-Key", s->sealed_key, sizeof s->sealed_key);
+  header_take(data, n, "X-Medchain-Content-Hash", s->content_hash, sizeof s->content_hash);
+  return n;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx) {
   struct sink *s = ctx;
@@ -138,6 +170,8 @@ static void set_common(CURL *h, const char *url, struct sink *s) {
   (void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
   (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+  (void)curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  (void)curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
   (void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 }
 
@@ -160,6 +194,8 @@ static int perform(struct api_client *c, struct sink *s, struct api_response *ou
   out->status = status;
   out->body = s->buf;
   out->len = s->len;
+  memcpy(out->sealed_key, s->sealed_key, sizeof out->sealed_key);
+  memcpy(out->content_hash, s->content_hash, sizeof out->content_hash);
   return OK;
 }
 
@@ -310,67 +346,70 @@ int api_client_post(struct api_client *c, const char *path, const char *content_
   return rc;
 }
 
-/* The signed headers of a POST of body to path (no query). */
-static struct curl_slist *signed_post_headers(const char *path, const struct cry_keys *keys,
-                                              const char *chain_id, const uint8_t *body,
-                                              size_t len) {
+int api_client_send_signed(struct api_client *c, const char *method, const char *path,
+                           const char *content_type, const uint8_t *body, size_t len,
+                           const char *extra_header, const struct cry_keys *keys,
+                           const char *chain_id, struct api_response *out) {
+  assert(c != NULL && method != NULL && path != NULL && keys != NULL && chain_id != NULL);
+  assert(out != NULL && (body != NULL || len == 0));
+  memset(out, 0, sizeof(*out));
+  char url[URL_MAX], target[URL_MAX];
+  int rc = make_url(c, path, url, sizeof(url));
+  int n = snprintf(target, sizeof(target), "%s", path);
+  if (rc != OK || n < 0 || (size_t)n >= sizeof(target) || path[0] != '/') {
+    return ERR_BAD_ARGS;
+  }
+  char *q = strchr(target, '?');
+  if (q != NULL) {
+    *q++ = '\0';
+  }
   uint8_t nonce[API_AUTH_NONCE_BYTES];
   cry_random(nonce, sizeof(nonce));
-  uint64_t ts_ms = base_now_ms();
+  uint64_t ts = base_now_ms();
   struct hash32 d;
-  api_auth_digest(&d, "POST", path, NULL, body, len, ts_ms, nonce, chain_id);
+  api_auth_digest(&d, method, target, q, body, len, ts, nonce, chain_id);
   struct signature sig;
   cry_sign(keys, &sig, d.b, sizeof(d.b));
   struct pubkey pk;
   cry_keys_sign_pk(keys, &pk);
-  char pk_hex[2 * sizeof(pk.b) + 1], nonce_hex[2 * API_AUTH_NONCE_BYTES + 1];
-  char sig_hex[2 * sizeof(sig.b) + 1];
-  base_hex_encode(pk_hex, pk.b, sizeof(pk.b));
-  base_hex_encode(nonce_hex, nonce, sizeof(nonce));
-  base_hex_encode(sig_hex, sig.b, sizeof(sig.b));
+  char hex[2 * sizeof(sig.b) + 1];
   char line[6][API_SIGNED_HEADER_MAX];
-  snprintf(line[0], sizeof(line[0]), "X-Medchain-Key: %s", pk_hex);
-  snprintf(line[1], sizeof(line[1]), "X-Medchain-Timestamp: %llu", (unsigned long long)ts_ms);
-  snprintf(line[2], sizeof(line[2]), "X-Medchain-Nonce: %s", nonce_hex);
-  snprintf(line[3], sizeof(line[3]), "X-Medchain-Signature: %s", sig_hex);
-  snprintf(line[4], sizeof(line[4]), "Content-Type: application/json");
-  snprintf(line[5], sizeof(line[5]), "Expect:");
+  base_hex_encode(hex, pk.b, sizeof(pk.b));
+  snprintf(line[0], API_SIGNED_HEADER_MAX, "X-Medchain-Key: %s", hex);
+  snprintf(line[1], API_SIGNED_HEADER_MAX, "X-Medchain-Timestamp: %llu", (unsigned long long)ts);
+  base_hex_encode(hex, nonce, sizeof(nonce));
+  snprintf(line[2], API_SIGNED_HEADER_MAX, "X-Medchain-Nonce: %s", hex);
+  base_hex_encode(hex, sig.b, sizeof(sig.b));
+  snprintf(line[3], API_SIGNED_HEADER_MAX, "X-Medchain-Signature: %s", hex);
+  snprintf(line[4], API_SIGNED_HEADER_MAX, "Content-Type: %s",
+           content_type == NULL ? "application/octet-stream" : content_type);
+  snprintf(line[5], API_SIGNED_HEADER_MAX, "Expect:");
   struct curl_slist *headers = NULL;
-  for (size_t i = 0; i < ARRAY_LEN(line); i++) {
+  for (size_t i = 0; i < 6; i++) {
     struct curl_slist *more = curl_slist_append(headers, line[i]);
     if (more == NULL) {
       curl_slist_free_all(headers);
-      return NULL;
+      return ERR_NOMEM;
     }
     headers = more;
   }
-  return headers;
-}
-
-int api_client_post_signed(struct api_client *c, const char *path, const struct cry_keys *keys,
-                           const char *chain_id, const uint8_t *body, size_t len,
-                           struct api_response *out) {
-  assert(c != NULL && path != NULL && keys != NULL && chain_id != NULL && out != NULL);
-  memset(out, 0, sizeof(*out));
-  char url[URL_MAX];
-  if (path[0] != '/' || strchr(path, '?') != NULL) {
-    return ERR_BAD_ARGS;
-  }
-  int rc = make_url(c, path, url, sizeof(url));
-  if (rc != OK) {
-    return rc;
-  }
-  struct curl_slist *headers = signed_post_headers(path, keys, chain_id, body, len);
-  if (headers == NULL) {
-    return ERR_NOMEM;
+  if (extra_header != NULL) {
+    struct curl_slist *more = curl_slist_append(headers, extra_header);
+    if (more == NULL) {
+      curl_slist_free_all(headers);
+      return ERR_NOMEM;
+    }
+    headers = more;
   }
   struct sink s = {0};
   curl_easy_reset(c->curl);
   set_common(c->curl, url, &s);
-  (void)curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-  (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body == NULL ? (const void *)"" : body);
-  (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
   (void)curl_easy_setopt(c->curl, CURLOPT_PATH_AS_IS, 1L);
+  (void)curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+  if (strcmp(method, "GET") != 0) {
+    (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body == NULL ? (const void *)"" : body);
+    (void)curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
   (void)curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
   rc = perform(c, &s, out);
   curl_slist_free_all(headers);

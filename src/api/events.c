@@ -1,6 +1,8 @@
 /*
  * events — GET /v1/events: server-sent events (text/event-stream) for new
- * blocks, committed transactions and one patient's consent changes.
+ * blocks, committed transactions and one patient's consent changes and
+ * accesses to their records (emergency reads flagged, as soon as the audit
+ * entry commits, which is before the content leaves the node).
  *
  * One hub per server. The node's commit hook (on the producer thread)
  * formats each block's events into a shared ring of API_EVENTS_BACKLOG
@@ -35,12 +37,12 @@
 #include <string.h>
 #include <time.h>
 
-enum ev_kind { EV_BLOCK = 0, EV_TX, EV_CONSENT };
+enum ev_kind { EV_BLOCK = 0, EV_TX, EV_CONSENT, EV_ACCESS };
 
 struct ev_slot {
   uint64_t seq;
   enum ev_kind kind;
-  struct hash32 patient; /* EV_CONSENT only */
+  struct hash32 patient; /* EV_CONSENT and EV_ACCESS only */
   uint16_t len;
   char text[API_EVENT_TEXT_MAX];
 };
@@ -139,6 +141,31 @@ int api_event_consent(char *out, size_t cap, size_t *len, uint64_t height, uint3
   return api_event_format(out, cap, len, "consent", height, index, data);
 }
 
+int api_event_access(char *out, size_t cap, size_t *len, uint64_t height, uint32_t index,
+                     const struct codec_schema *s, const struct codec_value *f) {
+  char id[65], record[65], accessor[65], node[65];
+  base_hash_hex(id, &f[codec_schema_find(s, "id")].id);
+  base_hash_hex(record, &f[codec_schema_find(s, "record")].id);
+  base_hash_hex(accessor, &f[codec_schema_find(s, "accessor")].id);
+  base_hash_hex(node, &f[codec_schema_find(s, "node")].id);
+  struct bytes purpose = f[codec_schema_find(s, "purpose")].bytes;
+  struct bytes outcome = f[codec_schema_find(s, "outcome")].bytes;
+  bool emergency = f[codec_schema_find(s, "emergency")].u64 != 0;
+  char data[API_EVENT_TEXT_MAX];
+  /* Labels are printable ASCII without quotes or backslashes (the
+   * contracts' rule), so they go into JSON as they are. */
+  int n = snprintf(data, sizeof(data),
+                   "{\"audit\":\"%s\",\"record\":\"%s\",\"accessor\":\"%s\",\"purpose\":\"%.*s\","
+                   "\"emergency\":%s,\"outcome\":\"%.*s\",\"node\":\"%s\",\"height\":%llu}",
+                   id, record, accessor, (int)purpose.len, (const char *)purpose.ptr,
+                   emergency ? "true" : "false", (int)outcome.len, (const char *)outcome.ptr, node,
+                   (unsigned long long)height);
+  if (n < 0 || (size_t)n >= sizeof(data)) {
+    return ERR_OVERSIZE;
+  }
+  return api_event_format(out, cap, len, "access", height, index, data);
+}
+
 /* ---- consent changes ------------------------------------------------------ */
 
 static bool bytes_is(struct bytes b, const char *s) {
@@ -220,6 +247,46 @@ static void hub_push(struct api_events *h, enum ev_kind kind, const struct hash3
   pthread_mutex_unlock(&h->mu);
 }
 
+/* "access" events: one per audit entry transaction i wrote. */
+static void publish_access(struct api_events *h, const struct tx *tx, const struct hash32 *hash,
+                           uint64_t height, uint32_t i) {
+  if (!bytes_is(tx->contract, "audit") || h->node == NULL) {
+    return;
+  }
+  bool batch = bytes_is(tx->method, "log_batch");
+  if (!batch && !bytes_is(tx->method, "log")) {
+    return;
+  }
+  const struct ctr_method *m = ctr_method_find(tx->contract, tx->method);
+  struct codec_value a[LIM_FIELDS_MAX];
+  if (m == NULL || codec_record_decode(m->args, a, tx->args.ptr, tx->args.len) != OK) {
+    return;
+  }
+  uint32_t n = batch ? (uint32_t)(a[1].bytes.len / CTR_AUDIT_ENTRY_BYTES) : 1;
+  struct node_view *v = NULL;
+  if (node_view_begin(h->node, &v) != OK) {
+    return;
+  }
+  const struct codec_schema *s = ctr_kind_schema(CTR_AUDIT);
+  for (uint32_t k = 0; k < n; k++) {
+    struct hash32 id;
+    ctr_audit_id(&id, hash, batch, k);
+    struct bytes val;
+    struct codec_value f[LIM_FIELDS_MAX];
+    if (ctr_get(node_view_state(v), CTR_AUDIT, &id, &val) != OK ||
+        codec_record_decode(s, f, val.ptr, val.len) != OK) {
+      continue;
+    }
+    char text[API_EVENT_TEXT_MAX];
+    size_t len = 0;
+    struct hash32 patient = f[codec_schema_find(s, "patient")].id;
+    if (api_event_access(text, sizeof(text), &len, height, i, s, f) == OK) {
+      hub_push(h, EV_ACCESS, &patient, text, len);
+    }
+  }
+  node_view_end(v);
+}
+
 /* The events of transaction i: tx, and consent when it changed one. */
 static void publish_tx(struct api_events *h, const struct block *b, uint32_t i, int result) {
   char text[API_EVENT_TEXT_MAX];
@@ -237,6 +304,9 @@ static void publish_tx(struct api_events *h, const struct block *b, uint32_t i, 
   uint64_t height = b->header.height;
   if (api_event_tx(text, sizeof(text), &len, height, i, &hash, contract, method, result) == OK) {
     hub_push(h, EV_TX, NULL, text, len);
+  }
+  if (result == OK) {
+    publish_access(h, &tx, &hash, height, i);
   }
   struct api_consent_change cc;
   if (result != OK || api_consent_change(h->node, &tx, &hash, &cc) != OK) {
@@ -369,6 +439,7 @@ static bool sub_wants(const struct api_sub *s, const struct ev_slot *e) {
   case EV_TX:
     return !s->by_patient;
   case EV_CONSENT:
+  case EV_ACCESS:
     return s->by_patient && base_hash_eq(&s->patient, &e->patient);
   }
   return false;

@@ -25,6 +25,7 @@
 #include "api/api_internal.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,8 +65,15 @@ static const struct route routes[] = {
     {"GET", "/v1/consents/{id}", api_h_entity_get, ENTITY(CTR_CONSENT)},
     {"GET", "/v1/records", api_h_entity_list, ENTITY(CTR_RECORD)},
     {"GET", "/v1/records/{id}", api_h_entity_get, ENTITY(CTR_RECORD)},
+    {"GET", "/v1/records/{id}/content", api_h_record_content, NULL},
+    {"PUT", "/v1/blobs/{hash}", api_h_blob_put, NULL},
+    {"GET", "/v1/blobs/{hash}", api_h_blob_get, NULL},
     {"GET", "/v1/audit", api_h_entity_list, ENTITY(CTR_AUDIT)},
     {"GET", "/v1/audit/{id}", api_h_entity_get, ENTITY(CTR_AUDIT)},
+    /* The FHIR R4 facade: fhir.c reads the type (and id) from the path. */
+    {"GET", "/fhir/{type}", api_h_fhir, NULL},
+    {"POST", "/fhir/{type}", api_h_fhir, NULL},
+    {"GET", "/fhir/{type}/{id}", api_h_fhir, NULL},
     {"GET", "/v1/drugs/verify", api_h_drug_verify, NULL},
     {"GET", "/v1/drugs/{gtin}/{serial}/history", api_h_drug_history, NULL},
     {"GET", "/v1/drugs/lots/{gtin}/{lot}/holders", api_h_lot_holders, NULL},
@@ -412,9 +420,26 @@ static const char *log_method(const char *method) {
   return "OTHER";
 }
 
+size_t api_body_limit(const char *method, const char *uri) {
+  if (strcmp(method, "PUT") == 0 && strncmp(uri, "/v1/blobs/", 10) == 0) {
+    return LIM_BLOB_BYTES_MAX;
+  }
+  if (strcmp(method, "POST") == 0 && strncmp(uri, "/fhir/", 6) == 0) {
+    return LIM_BLOB_BYTES_MAX;
+  }
+  return LIM_HTTP_BODY_MAX;
+}
+
+void api_header_add(struct api_ctx *c, const char *name, const char *value) {
+  assert(c->nheaders < API_HEADERS_MAX);
+  struct api_header *h = &c->headers[c->nheaders++];
+  h->name = name;
+  snprintf(h->value, sizeof h->value, "%s", value);
+}
+
 static int dispatch(struct api_ctx *c, const struct route *r, const char *param, size_t param_len) {
   const struct api_request *req = c->req;
-  if (req->body_oversize || req->body_len > LIM_HTTP_BODY_MAX) {
+  if (req->body_oversize || req->body_len > api_body_limit(req->method, req->path)) {
     return ERR_OVERSIZE;
   }
   if (param_len > API_PARAM_MAX) {
@@ -454,6 +479,11 @@ void api_route(struct node *n, struct api_metrics *m, const struct api_request *
   }
   if (c != NULL) {
     reply_from_ctx(out, rc, c);
+    out->nheaders = c->nheaders;
+    memcpy(out->headers, c->headers, sizeof out->headers);
+    if (rc != OK && api_fhir_path(req->path)) {
+      api_fhir_error_reply(out, rc, c->message, c->json);
+    }
     if (c->file.open) {
       close(c->file.fd); /* not handed over: the answer is an error */
     }

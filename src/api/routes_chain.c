@@ -9,6 +9,8 @@
  */
 #include "api/api_internal.h"
 
+#include "blobstore/blobstore.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +104,31 @@ static int status_consensus(struct node *n, const struct node_status *st, json_t
   return OK;
 }
 
+/* The records part of status.node: this node's id (audit entries name it),
+ * the organization it is gateway for (its operator; null when none) and its
+ * blob store's size. */
+static int status_records(struct node *n, json_t *node) {
+  struct hash32 id;
+  node_id(n, &id);
+  struct node_operator_info op;
+  json_t *opj = json_null();
+  if (node_operator_find(n, NULL, &op) == OK) {
+    opj = json_pack("{s:o, s:o, s:o}", "id", api_json_hex(op.id.b, 32), "org",
+                    api_json_hex(op.org.b, 32), "box_pk", api_json_hex(op.box.b, 32));
+  }
+  struct blob_stats bs;
+  blob_stats(node_blobs(n), &bs);
+  json_t *blobs =
+      json_pack("{s:o, s:o}", "count", api_json_u64(bs.count), "bytes", api_json_u64(bs.bytes));
+  if (opj == NULL || blobs == NULL ||
+      json_object_set_new(node, "id", api_json_hex(id.b, 32)) != 0 ||
+      json_object_set_new(node, "operator", opj) != 0 ||
+      json_object_set_new(node, "blobs", blobs) != 0) {
+    return ERR_NOMEM;
+  }
+  return OK;
+}
+
 int api_h_status(struct api_ctx *c) {
   if (c->node == NULL) {
     return ERR_UNAVAILABLE;
@@ -126,6 +153,9 @@ int api_h_status(struct api_ctx *c) {
     rc = c->json == NULL ? ERR_NOMEM : OK;
     if (rc == OK) {
       rc = status_consensus(c->node, st, c->json);
+    }
+    if (rc == OK) {
+      rc = status_records(c->node, json_object_get(c->json, "node"));
     }
   }
   free(st);

@@ -66,6 +66,7 @@ struct conn_req {
   uint64_t received; /* body bytes seen, kept or not */
   bool started;      /* the handler has seen the headers */
   bool oversize;
+  size_t limit; /* body bytes this request may carry (api_body_limit) */
 };
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
@@ -103,11 +104,11 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
 /* ---- request bodies ------------------------------------------------------------ */
 
-static bool declared_oversize(struct MHD_Connection *conn) {
+static bool declared_oversize(struct MHD_Connection *conn, size_t limit) {
   const char *cl =
       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   uint64_t n = 0;
-  return cl != NULL && base_parse_u64(&n, cl) == OK && n > LIM_HTTP_BODY_MAX;
+  return cl != NULL && base_parse_u64(&n, cl) == OK && n > limit;
 }
 
 static void body_take(struct conn_req *r, const char *data, size_t n) {
@@ -115,7 +116,7 @@ static void body_take(struct conn_req *r, const char *data, size_t n) {
   if (r->oversize) {
     return;
   }
-  if (n > LIM_HTTP_BODY_MAX - r->len) {
+  if (n > r->limit - r->len) {
     r->oversize = true;
     return;
   }
@@ -124,7 +125,7 @@ static void body_take(struct conn_req *r, const char *data, size_t n) {
     while (cap < r->len + n) {
       cap *= 2;
     }
-    cap = cap > LIM_HTTP_BODY_MAX ? LIM_HTTP_BODY_MAX : cap;
+    cap = cap > r->limit ? r->limit : cap;
     uint8_t *grown = realloc(r->body, cap);
     if (grown == NULL) {
       r->oversize = true; /* cannot keep it: refuse it rather than guess */
@@ -160,6 +161,9 @@ static enum MHD_Result add_headers(struct MHD_Response *resp, const struct api_r
   }
   if (ok == MHD_YES && f->etag[0] != '\0') {
     ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, f->etag);
+  }
+  for (uint8_t i = 0; ok == MHD_YES && i < rep->nheaders; i++) {
+    ok = MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
   }
   return ok;
 }
@@ -284,9 +288,12 @@ static enum MHD_Result answer(struct api_server *s, struct MHD_Connection *conn,
       .auth_timestamp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Timestamp"),
       .auth_nonce = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Nonce"),
       .auth_signature = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Signature"),
+      .reason = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Medchain-Reason"),
       .web_dir = s->web_dir,
       .if_none_match =
           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+      .accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+      .host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
   };
   struct api_stream stream = {.hub = s->events};
   req.stream = &stream;
@@ -311,7 +318,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   }
   if (!r->started) {
     r->started = true;
-    if (declared_oversize(conn)) {
+    r->limit = api_body_limit(method, r->uri);
+    if (declared_oversize(conn, r->limit)) {
       r->oversize = true;
       return answer(s, conn, r, method); /* before reading any of it */
     }

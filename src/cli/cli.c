@@ -47,10 +47,38 @@ static const struct cli_command cli_commands[] = {
      "  of sending (for event streams: /v1/events?patient=ID); --count N prints N\n"
      "  sets, each with a fresh nonce and followed by a blank line (load generators)",
      "read the chain and state through a node's HTTP API"},
+    {"import", cli_cmd_import,
+     "medchain import ecg --node URL --key FILE --patient ID --in FILE.hea|FILE.csv\n"
+     "                    [--freq HZ] [--gain G] [--name NAME] [--effective DATETIME] [--json]\n"
+     "  reads a PhysioNet WFDB record (format 212 or 16) or a CSV into a FHIR R4\n"
+     "  Observation (one SampledData component per lead), encrypts it here and\n"
+     "  anchors it as a cardiology record of the patient",
+     "import an ECG as an encrypted, anchored record"},
+    {"records", cli_cmd_records,
+     "medchain records put --node URL --key FILE --patient ID --in FILE\n"
+     "                     [--category C] [--fhir-type T] [--json]\n"
+     "medchain records get --node URL --key FILE --record ID --out FILE\n"
+     "                     [--purpose P] [--reason TEXT] [--json]\n"
+     "medchain records share --node URL --key FILE --record ID --grantee ID\n"
+     "                     --expires-ms T [--purpose P] [--json]\n"
+     "medchain records export --node URL --key FILE --record ID --out-dir DIR\n"
+     "                     [--format fhir|wfdb|212|16] [--json]\n"
+     "  put encrypts FILE on this machine under a fresh key sealed to the patient\n"
+     "  and the author, uploads the ciphertext and anchors it; get fetches it (the\n"
+     "  node logs the access on chain first), checks its hash and decrypts it;\n"
+     "  --purpose emergency with --reason is a break-glass read; share re-seals the\n"
+     "  record's key to the grantee and grants a record-scoped consent; export writes\n"
+     "  a record as FHIR JSON, or an ECG as a WFDB record",
+     "store an encrypted record, or read one you may read"},
     {"verify", cli_cmd_verify, "medchain verify --home HOME [--json]",
      "re-verify every block, signature and state root of a node's data offline"},
     {"bench", cli_cmd_bench, "medchain bench [--nodes 1] [--txs N] [--clients C] [--json] [--keep]",
      "measure committed transactions per second on a throwaway local network"},
+    {"ecg", cli_cmd_ecg,
+     "medchain ecg convert --in FILE.hea|FILE.csv [--freq HZ] [--gain G] [--name NAME]\n"
+     "                     [--patient ID] [--effective DATETIME] --out OBS.json [--json]\n"
+     "medchain ecg export --in OBS.json --out-dir DIR [--format 212|16] [--json]",
+     "convert an ECG between PhysioNet WFDB or CSV and a FHIR R4 Observation"},
     {"drugs", cli_cmd_drugs,
      "medchain drugs verify --node URL (--scan STRING | --gtin G --serial S [--lot L]\n"
      "                      [--expiry YYMMDD]) [--json]\n"

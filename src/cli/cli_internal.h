@@ -53,7 +53,10 @@ int cli_cmd_node(int argc, char **argv);
 int cli_cmd_tx(int argc, char **argv);
 int cli_cmd_query(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
+int cli_cmd_records(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_ecg(int argc, char **argv);
+int cli_cmd_import(int argc, char **argv);
 int cli_cmd_gs1(int argc, char **argv);
 int cli_cmd_drugs(int argc, char **argv);
 int cli_cmd_epcis(int argc, char **argv);
@@ -215,6 +218,37 @@ struct cli_tx_result {
 /* Reads a POST /v1/txs answer: an HTTP error document is a rejection; a
  * success names where the transaction landed and its result code. */
 void cli_tx_result_parse(const struct api_response *r, struct cli_tx_result *out);
+
+/* ---- ECG (cmd_ecg.c) --------------------------------------------------------- */
+
+struct ecg_record;
+struct cli_ecg_convert {
+  const char *in, *out, *freq, *gain, *name, *patient, *effective;
+  bool json;
+};
+/* Reads o->in (WFDB header or CSV) into r and renders it as a FHIR R4
+ * Observation (*json malloc'd). Errors are reported and returned
+ * (ERR_USAGE for options that do not apply). */
+int cli_ecg_observation(const struct cli_ecg_convert *o, struct ecg_record *r,
+                        char **json) MUST_CHECK;
+/* Writes the Observation in text as NAME.hea and NAME.dat in dir, in WFDB
+ * format 212 or 16; what names the source in messages. */
+int cli_ecg_export_text(const char *text, size_t len, const char *what, const char *dir,
+                        uint64_t format, bool json) MUST_CHECK;
+
+/* ---- records (cmd_records.c) ------------------------------------------------ */
+
+/* Encrypts plain here, uploads the ciphertext and anchors it as key's
+ * identity (a practitioner) for the patient (hex id); *record gets the new
+ * id. Errors are reported on stderr and returned. */
+int cli_record_put(const char *node, const char *key, const char *patient_hex, const char *category,
+                   const char *fhir_type, const uint8_t *plain, size_t len,
+                   struct hash32 *record) MUST_CHECK;
+/* Reads record (hex id) as key's identity for purpose (emergency: with a
+ * reason), checks the ciphertext against the anchor and decrypts it into
+ * *plain (malloc'd; the caller wipes and frees). */
+int cli_record_get(const char *node, const char *key, const char *record_hex, const char *purpose,
+                   const char *reason, uint8_t **plain, size_t *len) MUST_CHECK;
 
 /* ---- processes (cli_proc.c) -------------------------------------------------- */
 

@@ -172,8 +172,8 @@ static int capture_post(const char *url, const char *keyfile, const char *body, 
     return cli_fail(rc, "could not open the keystore %s", keyfile);
   }
   struct api_response r;
-  rc = api_client_post_signed(c, "/v1/epcis/capture", keys, chain_id, (const uint8_t *)body, len,
-                              &r);
+  rc = api_client_send_signed(c, "POST", "/v1/epcis/capture", "application/json",
+                              (const uint8_t *)body, len, NULL, keys, chain_id, &r);
   cry_keys_destroy(keys);
   api_client_destroy(c);
   if (rc != OK) {

@@ -158,6 +158,29 @@ static int cli_testnet_validators(const struct cli_testnet_spec *spec, struct le
   return OK;
 }
 
+/* Records: node i is the gateway of founding organization i (its admin key
+ * as operator key; one key on one node only, since a node numbers its
+ * operator's transactions from what it sees), and fetches ciphertext it
+ * lacks from every other node. */
+static int cli_testnet_records_config(const struct cli_testnet_spec *spec, uint32_t i,
+                                      struct node_config *cfg) {
+  if (i < spec->norgs) {
+    int rc = cli_testnet_admin_key(cfg->operator_keys[0], sizeof(cfg->operator_keys[0]), spec->dir,
+                                   spec->orgs[i].name);
+    if (rc != OK) {
+      return rc;
+    }
+    cfg->noperators = 1;
+  }
+  for (uint32_t j = 0; j < spec->nodes && cfg->nsources < LIM_BLOB_SOURCES_MAX; j++) {
+    if (j != i) {
+      snprintf(cfg->blob_sources[cfg->nsources++], NODE_URL_MAX, "http://127.0.0.1:%u",
+               (unsigned)(spec->base_port + 10u * j));
+    }
+  }
+  return OK;
+}
+
 /* Writes genesis.bin and config into every node home. */
 static int cli_testnet_homes_write(const struct cli_testnet_spec *spec,
                                    const struct ledger_genesis *g, const uint8_t *gen,
@@ -189,6 +212,9 @@ static int cli_testnet_homes_write(const struct cli_testnet_spec *spec,
         snprintf(pe->host, sizeof(pe->host), "%s", "127.0.0.1");
         pe->port = (uint16_t)(spec->base_port + 10u * j + 1u);
       }
+      rc = cli_testnet_records_config(spec, i, &cfg);
+    }
+    if (rc == OK) {
       rc = node_config_write(&cfg);
     }
     if (rc != OK) {

@@ -114,22 +114,23 @@ int ctr_audit_log(struct ctr_ctx *c, const struct codec_value *a) {
   }
   bool emergency = a[3].u64 != 0;
   struct bytes sealed = a[6].bytes;
+  struct ctr_record rec;
+  struct ctr_identity who;
+  memset(&rec, 0, sizeof(rec));
+  memset(&who, 0, sizeof(who));
+  int rc = entry_load(c, &a[0].id, accessor, &rec, &who);
+  if (rc != OK) {
+    return rc;
+  }
   if (!ctr_label_ok(a[2].bytes)) {
     return ERR_BAD_ARGS;
   }
   /* An emergency entry carries its reason (hash and sealed); no other does. */
-  if (emergency != !base_hash_is_zero(&a[4].id) ||
-      emergency != (sealed.len > CRY_SEAL_OVERHEAD)) {
+  if (emergency != !base_hash_is_zero(&a[4].id) || emergency != (sealed.len > CRY_SEAL_OVERHEAD)) {
     return ERR_BAD_ARGS;
   }
   if (!emergency && sealed.len != 0) {
     return ERR_BAD_ARGS;
-  }
-  struct ctr_record rec;
-  struct ctr_identity who;
-  int rc = entry_load(c, &a[0].id, accessor, &rec, &who);
-  if (rc != OK) {
-    return rc;
   }
   int outcome = access_outcome(c, &who, &rec, a[2].bytes, emergency);
   if (outcome >= ERR_NOMEM && outcome <= ERR_STORE_FULL) {
@@ -190,6 +191,8 @@ int ctr_audit_log_batch(struct ctr_ctx *c, const struct codec_value *a) {
     }
     struct ctr_record rec;
     struct ctr_identity who;
+    memset(&rec, 0, sizeof(rec));
+    memset(&who, 0, sizeof(who));
     rc = entry_load(c, &record, &accessor, &rec, &who);
     if (rc != OK) {
       return rc;

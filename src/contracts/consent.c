@@ -120,6 +120,10 @@ static int grant_write(struct ctr_ctx *c, const struct ctr_consent *n,
   return rc;
 }
 
+void ctr_consent_id(struct hash32 *out, const struct hash32 *tx_hash) {
+  cry_hash_tagged(out, "medchain.consent.v1", tx_hash->b, sizeof(tx_hash->b));
+}
+
 int ctr_consent_grant(struct ctr_ctx *c, const struct codec_value *a) {
   struct ctr_identity patient;
   int rc = ctr_patient_load(c->st, &a[0].id, &patient);
@@ -153,7 +157,7 @@ int ctr_consent_grant(struct ctr_ctx *c, const struct codec_value *a) {
       return rc;
     }
   }
-  cry_hash_tagged(&n.id, "medchain.consent.v1", c->env->tx_hash.b, sizeof(c->env->tx_hash.b));
+  ctr_consent_id(&n.id, &c->env->tx_hash);
   bool seen = false;
   rc = ctr_exists(c->st, CTR_TAG_CONSENT, &n.id, &seen);
   if (rc != OK) {

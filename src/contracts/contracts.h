@@ -144,6 +144,10 @@ int ctr_list(struct state *st, enum ctr_kind kind, enum ctr_filter filter, const
 int ctr_consent_check(struct state *st, const struct hash32 *reader, const struct hash32 *record,
                       struct bytes purpose, uint64_t now_ms) MUST_CHECK;
 
+/* The id of the consent a consent.grant transaction creates:
+ * cry_hash_tagged("medchain.consent.v1", the transaction's hash). */
+void ctr_consent_id(struct hash32 *out, const struct hash32 *tx_hash);
+
 /* ---- reads ---------------------------------------------------------------
  * Who may read what concerns a patient (the API's authenticated reads).
  * Pure: now_ms is the caller's clock. Each returns OK, ERR_UNAUTHORIZED or

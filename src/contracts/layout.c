@@ -90,13 +90,20 @@ static const struct slot record_slots[] = {
     S(struct ctr_record, created_ms),   S(struct ctr_record, erased),
 };
 static const struct slot audit_slots[] = {
-    S(struct ctr_audit, id),        S(struct ctr_audit, seq),
-    S(struct ctr_audit, record),    S(struct ctr_audit, patient),
-    S(struct ctr_audit, accessor),  S(struct ctr_audit, purpose),
-    S(struct ctr_audit, emergency), S(struct ctr_audit, reason_hash),
-    S(struct ctr_audit, logged_by), S(struct ctr_audit, org),
-    S(struct ctr_audit, height),    S(struct ctr_audit, time_ms),
-    S(struct ctr_audit, node),      S(struct ctr_audit, outcome),
+    S(struct ctr_audit, id),
+    S(struct ctr_audit, seq),
+    S(struct ctr_audit, record),
+    S(struct ctr_audit, patient),
+    S(struct ctr_audit, accessor),
+    S(struct ctr_audit, purpose),
+    S(struct ctr_audit, emergency),
+    S(struct ctr_audit, reason_hash),
+    S(struct ctr_audit, logged_by),
+    S(struct ctr_audit, org),
+    S(struct ctr_audit, height),
+    S(struct ctr_audit, time_ms),
+    S(struct ctr_audit, node),
+    S(struct ctr_audit, outcome),
     S(struct ctr_audit, reason_sealed),
 };
 static const struct slot validator_slots[] = {

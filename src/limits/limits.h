@@ -138,6 +138,28 @@
  * when it has been quiet for a fifth of this, is closed. */
 #define LIM_P2P_IDLE_MS 10000u
 
+/* ECG recordings (src/ecg, docs/ecg.md). Leads in one record: the twelve
+ * standard leads, the three Frank leads and one spare. */
+#define LIM_ECG_LEADS_MAX 16
+/* Samples per lead: two minutes at 1 kHz. A resting ECG is 10 s at 500 Hz
+ * (5,000); long-term (Holter) recordings are out of scope. */
+#define LIM_ECG_SAMPLES_MAX 120000u
+/* Samples of all leads together: bounds a decoded record to 2 MiB of
+ * 16-bit samples whatever its shape (twelve leads of 60 s at 1 kHz fit). */
+#define LIM_ECG_TOTAL_SAMPLES_MAX (1024u * 1024u)
+/* Any ECG input file (signal file, CSV, Observation JSON). The largest is
+ * an Observation of the most samples at up to 7 characters each
+ * ("-32768 ") plus each lead's codes and scaling. */
+#define LIM_ECG_FILE_BYTES_MAX (8u * 1024u * 1024u)
+/* A WFDB header: a record line, one line per lead and comments. */
+#define LIM_ECG_HEADER_BYTES_MAX (64u * 1024u)
+/* One line of a WFDB header or CSV file; real headers use under 200. */
+#define LIM_ECG_LINE_MAX 1024u
+/* Record names, lead names and descriptions, signal file names. */
+#define LIM_ECG_NAME_MAX 64
+/* Physical units of a lead ("mV", "uV"). */
+#define LIM_ECG_UNITS_MAX 16
+
 /* EPCIS (src/contracts/supply.c): EPCs one event may name. Each EPC costs
  * a commissioning event three state writes (the package, its history
  * entry, its lot's index entry), and the event and lot two more, so the
@@ -179,5 +201,11 @@ _Static_assert(LIM_P2P_QUEUE_BYTES_DEFAULT >= LIM_P2P_FRAME_MAX &&
                "the default outbound queue holds the largest frame and stays under the cap");
 _Static_assert(LIM_P2P_FLOOD_BYTES_PER_S >= 4u * LIM_P2P_FRAME_MAX,
                "several of the largest frames a second never count as a flood");
+_Static_assert(LIM_ECG_FILE_BYTES_MAX >= 7u * LIM_ECG_TOTAL_SAMPLES_MAX + LIM_ECG_LEADS_MAX * 1024u,
+               "an ECG Observation with the most samples must fit the input limit");
+_Static_assert(LIM_ECG_TOTAL_SAMPLES_MAX >= 12u * 60u * 1000u,
+               "twelve leads of a minute at 1 kHz must fit one record");
+_Static_assert(LIM_ECG_HEADER_BYTES_MAX >= (LIM_ECG_LEADS_MAX + 1) * LIM_ECG_LINE_MAX,
+               "a WFDB header of the most leads with full lines must fit");
 
 #endif

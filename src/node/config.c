@@ -421,7 +421,8 @@ static bool config_valid(const struct node_config *cfg) {
          cfg->timeout_vote_ms <= CONFIG_MS_MAX && cfg->npeers <= LIM_VALIDATORS_MAX && mb >= 1 &&
          mb <= CONFIG_MAP_MB_MAX && (cfg->map_bytes & ((1u << 20) - 1)) == 0 &&
          cfg->noperators <= LIM_OPERATORS_MAX && cfg->nsources <= LIM_BLOB_SOURCES_MAX &&
-         (cfg->blob_quota_bytes >> 20) >= 1 && (cfg->blob_quota_bytes >> 20) <= CONFIG_QUOTA_MB_MAX &&
+         (cfg->blob_quota_bytes >> 20) >= 1 &&
+         (cfg->blob_quota_bytes >> 20) <= CONFIG_QUOTA_MB_MAX &&
          (cfg->blob_quota_bytes & ((1u << 20) - 1)) == 0;
 }
 

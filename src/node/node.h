@@ -240,8 +240,11 @@ int node_operator_find(struct node *n, const struct hash32 *org,
  * ERR_NO_OPERATOR or node_tx_submit's errors. Thread-safe; serializes the
  * operator's nonces. */
 int node_operator_submit(struct node *n, const struct hash32 *org, struct bytes contract,
-                         struct bytes method, struct bytes args,
-                         struct hash32 *tx_hash) MUST_CHECK;
+                         struct bytes method, struct bytes args, struct hash32 *tx_hash) MUST_CHECK;
+
+/* The first operator's keys, to sign requests to other nodes (blob
+ * fetches), or NULL when the node has none. Valid until node_destroy. */
+const struct cry_keys *node_operator_keys(const struct node *n);
 
 /* ---- records (node/records.c, docs/records.md) ----------------------------- */
 
@@ -294,6 +297,15 @@ int node_record_create(struct node *n, const struct hash32 *author, const struct
  * ciphertext is not here), ERR_CORRUPT (it does not open). */
 int node_record_open(struct node *n, const struct hash32 *record, uint8_t **plain,
                      size_t *len) MUST_CHECK;
+
+/* Whether reader has its own sealed key in the record's anchor; when not
+ * and one of this node's operators holds one (the node is the record's
+ * custodian), seals the data key to box into out and sets *resealed. The
+ * caller must have logged the access and seen it granted. Returns OK,
+ * ERR_UNKNOWN_RECORD, ERR_RECORD_ERASED or a store error. */
+int node_record_reseal(struct node *n, const struct hash32 *record, const struct hash32 *reader,
+                       const struct boxkey *box, uint8_t out[LIM_SEALED_KEY_BYTES],
+                       bool *resealed) MUST_CHECK;
 
 /* Bytes used by the store (for benchmarks). */
 uint64_t node_store_bytes(struct node *n);

@@ -88,8 +88,8 @@ static bool op_acts_for(struct state *st, const struct node_op *op, const struct
     return false;
   }
   struct codec_value kind, o;
-  if (entity_field(st, CTR_IDENTITY, &id, "kind", &kind) != OK || !value_is(&kind, CTR_ROLE_ADMIN) ||
-      entity_field(st, CTR_IDENTITY, &id, "org", &o) != OK) {
+  if (entity_field(st, CTR_IDENTITY, &id, "kind", &kind) != OK ||
+      !value_is(&kind, CTR_ROLE_ADMIN) || entity_field(st, CTR_IDENTITY, &id, "org", &o) != OK) {
     return false;
   }
   if (org != NULL && !base_hash_eq(&o.id, org)) {
@@ -204,4 +204,8 @@ int node_operator_submit(struct node *n, const struct hash32 *org, struct bytes 
   }
   pthread_mutex_unlock(&n->op_mu);
   return rc;
+}
+
+const struct cry_keys *node_operator_keys(const struct node *n) {
+  return n->nops > 0 ? n->ops[0].keys : NULL;
 }

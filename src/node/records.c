@@ -226,7 +226,7 @@ static void batch_lead(struct node *n, struct node_auditq *q, struct audit_batch
   vals[1].bytes = (struct bytes){b->entries, (size_t)count * CTR_AUDIT_ENTRY_BYTES};
   const struct ctr_method *m = ctr_method_find(LIT("audit"), LIT("log_batch"));
   assert(m != NULL);
-  struct hash32 tx;
+  struct hash32 tx = {{0}};
   int rc = codec_record_encode(m->args, vals, args, sizeof args, &args_len);
   if (rc == OK) {
     rc = node_operator_submit(n, NULL, LIT("audit"), LIT("log_batch"),
@@ -326,8 +326,7 @@ static int emergency_submit(struct node *n, const struct node_access *a, struct 
   if (rc != OK) {
     return rc;
   }
-  return node_operator_submit(n, NULL, LIT("audit"), LIT("log"),
-                              (struct bytes){args, len}, tx);
+  return node_operator_submit(n, NULL, LIT("audit"), LIT("log"), (struct bytes){args, len}, tx);
 }
 
 int node_access_log(struct node *n, const struct node_access *a, bool wait, uint32_t timeout_ms,
@@ -594,6 +593,41 @@ int node_record_open(struct node *n, const struct hash32 *record, uint8_t **plai
   cry_secret_free(key);
   free(ct);
   return rc;
+}
+
+int node_record_reseal(struct node *n, const struct hash32 *record, const struct hash32 *reader,
+                       const struct boxkey *box, uint8_t out[LIM_SEALED_KEY_BYTES],
+                       bool *resealed) {
+  assert(n != NULL && record != NULL && reader != NULL && box != NULL && resealed != NULL);
+  *resealed = false;
+  struct node_view *v = NULL;
+  int rc = node_view_begin(n, &v);
+  if (rc != OK) {
+    return rc;
+  }
+  struct rec_info r;
+  rc = rec_read(node_view_state(v), record, &r);
+  node_view_end(v);
+  if (rc != OK) {
+    return rc;
+  }
+  if (r.erased) {
+    return ERR_RECORD_ERASED;
+  }
+  for (uint32_t i = 0; i < r.nkeys; i++) {
+    if (memcmp(r.keys + (size_t)i * CODEC_KEY_ITEM_BYTES, reader->b, 32) == 0) {
+      return OK; /* the reader opens its own */
+    }
+  }
+  uint8_t *key = cry_secret_alloc(32);
+  if (key == NULL) {
+    return ERR_NOMEM;
+  }
+  if (rec_key_open(n, &r, key) == OK && cry_seal(out, key, 32, box) == OK) {
+    *resealed = true;
+  }
+  cry_secret_free(key);
+  return OK;
 }
 
 /* ---- erasure -------------------------------------------------------------- */

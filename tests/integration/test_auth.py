@@ -55,7 +55,7 @@ def setup(net):
               "category=cardiology", "fhir_type=Observation",
               f"content_hash={secrets.token_hex(32)}", "size=100", f"keys={keys}")
     net.tx_ok(w.admin_a, "audit.log", f"record={w.record}", f"accessor={w.doctor['id']}",
-              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}")
+              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
     code, orgs = net.http().get("/v1/organizations")
     w.org_b = [o["id"] for o in orgs["items"] if o["name"].startswith("Lakeside")][0]
     net.tx_ok(p["file"], "consent.grant", f"patient={p['id']}", f"grantee={w.org_b}",

@@ -88,7 +88,7 @@ def consent_and_record(net, doctor, patient):
 
     a = net.admin_key(HOSP_A)
     net.tx_ok(a, "audit.log", f"record={record}", f"accessor={doctor['id']}",
-              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}")
+              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
     code, aud = http.get(f"/v1/audit?patient={patient['id']}")
     mc.check(code == 200 and len(aud["items"]) == 1 and aud["items"][0]["accessor"] == doctor["id"],
              "access entry in the patient's audit trail")

@@ -164,12 +164,31 @@ class Walker:
             return 0, "", (out + err).encode()
         return self.statuses.get(code, 0), "application/json", out.encode()
 
+    def signed_raw(self, url, key):
+        """A signed GET sent here (its headers from `medchain query
+        --print-headers`), for answers that are not JSON."""
+        out = self.net.run_ok("query", "--node", self.base, "--key", key, "--chain-id",
+                              "medchain-local", "--print-headers", url)
+        headers = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+        req = urllib.request.Request(self.base + url, method="GET", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.headers.get("Content-Type", ""), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type", ""), e.read()
+
+    def binary(self, op):
+        ok = self.schema.deref(op["responses"].get("200", {})).get("content", {})
+        return "application/octet-stream" in ok
+
     def check(self, method, path, url, body=None, ctype=None, expect=None, what="", key=None):
         """One request to operation (method, path), signed with keystore `key`
         when given; asserts the answer is documented. Returns the parsed JSON
         body (or None)."""
         op = self.op(method, path)
-        if key is not None:
+        if key is not None and self.binary(op):
+            status, got_ctype, raw = self.signed_raw(url, key)
+        elif key is not None:
             status, got_ctype, raw = self.signed(url, key)
         else:
             status, got_ctype, raw = fetch(self.base, method, url, body, ctype)
@@ -238,7 +257,14 @@ def populate(net):
               "category=cardiology", "fhir_type=Observation", f"content_hash={'22' * 32}",
               "size=512", f"keys={keys}")
     net.tx_ok(doctor["file"], "audit.log", f"record={record}", f"accessor={doctor['id']}",
-              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}")
+              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
+    src = os.path.join(net.dir, "content.json")
+    with open(src, "w") as f:
+        f.write('{"resourceType":"Observation","status":"final"}')
+    out = net.run_ok("records", "put", "--node", net.url(), "--key", doctor["file"], "--patient",
+                     patient["id"], "--category", "cardiology", "--fhir-type", "Observation",
+                     "--in", src, "--json")
+    stored = json.loads(out)["record"]
     auditor = net.keygen("auditor")
     net.tx_ok(a, "identity.register", "kind=auditor", f"sign_pk=@{auditor['file']}",
               f"box_pk=@{auditor['file']}", f"licence_hash={'00' * 32}", "role=")
@@ -257,6 +283,7 @@ def populate(net):
         ids[kind] = page["items"][0]["id"]
         ids[kind + ".cursor"] = page["next"]
     ids["records"] = record
+    ids["stored"] = stored
     ids["auditor"] = auditor
     ids["other"] = other
     code, d = http.get(f"/v1/identities/{doctor['id']}")
@@ -305,15 +332,16 @@ def fill(w, path, op, path_values):
     return url
 
 
-def walk_reads(w, values, path_values, reader):
+def walk_reads(w, values, path_values, reader, readers=None):
     """Every GET operation: required parameters only, then each optional query
-    parameter alone. Signed reads are signed by `reader` (an auditor)."""
+    parameter alone. Signed reads are signed by `reader` (an auditor), or by
+    readers[path] where one is named (a record's content: its patient)."""
     for path, item in w.doc["paths"].items():
         if "get" not in item:
             continue
         op = item["get"]
         url = fill(w, path, op, path_values)
-        key = reader if op.get("security") else None
+        key = (readers or {}).get(path, reader) if op.get("security") else None
         required = [p for p in w.params(op) if p["in"] == "query" and p.get("required")]
         optional = [p for p in w.params(op) if p["in"] == "query" and not p.get("required")]
         base_q = "&".join(f"{p['name']}={values[(path, p['name'])]}" for p in required)
@@ -434,7 +462,7 @@ def walk_txs(w, net, doctor, patient, record):
     path = "/v1/txs"
     n = next_nonce(net, doctor["id"])
     log = ("audit.log", f"record={record}", f"accessor={doctor['id']}", "purpose=treatment",
-           "emergency=false", f"reason_hash={'00' * 32}")
+           "emergency=false", f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
     t1 = sign(net, doctor["file"], doctor["id"], n, *log)
     body = json.dumps({"tx": t1["tx"]}).encode()
     got = w.check("POST", path, path + "?wait=commit&timeout_ms=20000", body, "application/json",
@@ -468,12 +496,21 @@ def walk_txs(w, net, doctor, patient, record):
     n = next_nonce(net, doctor["id"])
     t = sign(net, doctor["file"], doctor["id"], n, "audit.log", f"record={UNKNOWN_ID}",
              f"accessor={doctor['id']}", "purpose=treatment", "emergency=false",
-             f"reason_hash={'00' * 32}")
+             f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
     w.check("POST", path, path, json.dumps({"tx": t["tx"]}).encode(), "application/json",
             expect=404, what="(unknown record)")
     w.check("POST", path, path + "?wait=later", body, "application/json", expect=400,
             what="(bad wait)")
     return t1["hash"]
+
+
+def walk_fhir_create(w):
+    """POST /fhir/{type}: its refusals (tests/integration/test_fhir.py creates)."""
+    path = "/fhir/{type}"
+    w.check("POST", path, "/fhir/Consent", b'{"resourceType": "Consent"}', "application/fhir+json",
+            expect=400, what="(no signed transaction)")
+    w.check("POST", path, "/fhir/Patient", b'{"resourceType": "Patient"}', "application/fhir+json",
+            expect=405, what="(not a created type)")
 
 
 def main():
@@ -525,6 +562,17 @@ def main():
         for kind in KINDS:
             if ids[kind + ".cursor"] is not None:
                 values[(f"/v1/{kind}", "cursor")] = ids[kind + ".cursor"]
+        # Record content: a record with stored ciphertext, read by its patient.
+        rc, out, err = net.run("query", "--node", net.url(), "--key", patient["file"], "--json",
+                               f"/v1/records/{ids['stored']}")
+        stored_hash = json.loads(out)["content_hash"]
+        path_values[("/v1/records/{id}/content", "id")] = ids["stored"]
+        path_values[("/v1/blobs/{hash}", "hash")] = stored_hash
+        values[("/v1/records/{id}/content", "purpose")] = "export"
+        # The FHIR facade's generic routes, walked with a public type.
+        path_values[("/fhir/{type}", "type")] = "Organization"
+        path_values[("/fhir/{type}/{id}", "type")] = "Organization"
+        path_values[("/fhir/{type}/{id}", "id")] = ids["organizations"]
         for path, item in doc["paths"].items():
             for p in item.get("get", {}).get("parameters", []):
                 p = w.schema.deref(p)
@@ -532,12 +580,18 @@ def main():
                     mc.check((path, p["name"]) in path_values,
                              f"an example for {path}'s {{{p['name']}}}")
 
-        walk_reads(w, values, path_values, ids["auditor"]["file"])
+        walk_reads(w, values, path_values, ids["auditor"]["file"],
+                   {"/v1/records/{id}/content": patient["file"]})
         walk_errors(w, path_values, {"id": "zz", "height": "abc", "hash": "12", "pk": "x",
-                                        "gtin": "zz"},
+                                     "gtin": "zz"},
                     ids["auditor"]["file"], ids["other"]["file"])
         walk_txs(w, net, doctor, patient, record)
+        walk_fhir_create(w)
         walk_capture(w)
+        # An upload: unsigned it is refused before anything is stored (the
+        # signed upload is what `medchain records put` did above).
+        w.check("PUT", "/v1/blobs/{hash}", f"/v1/blobs/{stored_hash}", body=b"ciphertext",
+                ctype="application/octet-stream", expect=401, what="(unsigned)")
         for path, item in doc["paths"].items():
             for m in item:
                 mc.check((m.upper(), path) in w.exercised, f"{m.upper()} {path} was exercised")

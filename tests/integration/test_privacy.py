@@ -222,7 +222,8 @@ def setup(net, rec, cli_out):
     mc.check(r["content_hash"] == anchored[0][1] and r["size"] == anchored[0][2],
              "only the ciphertext's hash and size are anchored")
     net.tx_ok(admin, "audit.log", f"record={anchored[0][0]}", f"accessor={doctor['id']}",
-              "purpose=treatment", "emergency=false", f"reason_hash={mc.blake2b32(b'reason')}")
+              "purpose=treatment", "emergency=false", f"reason_hash={'00' * 32}",
+              f"node={'00' * 32}", "reason_sealed=")
 
     # Positive control: a client-chosen label in a call that succeeds IS on
     # chain. A name written there would be too; the node cannot tell.
@@ -260,7 +261,7 @@ def careless(net, rec, cli_out, admin, doctor, patients, anchored):
         f"category={MRN}", f"purpose=dob {BIRTH}", FAR)
     cli("name as purpose of an audit entry for an unknown record", "UNKNOWN_RECORD", admin,
         "audit.log", f"record={secrets.token_hex(32)}", f"accessor={doctor['id']}",
-        f"purpose={NAME}", "emergency=false", f"reason_hash={'00' * 32}")
+        f"purpose={NAME}", "emergency=false", f"reason_hash={'00' * 32}", f"node={'00' * 32}", "reason_sealed=")
     cli("name as org name proposal by a patient", "UNAUTHORIZED", p["file"],
         "governance.propose_member", f"name={NAME} {BIRTH}", "kind=clinic",
         f"admin_pk=@{p['file']}", f"admin_box=@{p['file']}")

@@ -244,10 +244,11 @@ static void test_tx_body(void **state) {
 static void test_tx_result(void **state) {
   (void)state;
   struct cli_tx_result res;
-  struct api_response r = {200,
-                           "{\"hash\":\"aa\",\"status\":\"committed\",\"height\":12,\"index\":3,"
-                           "\"result\":\"OK\"}\n",
-                           0};
+  struct api_response r = {
+      .status = 200,
+      .body = "{\"hash\":\"aa\",\"status\":\"committed\",\"height\":12,\"index\":3,"
+              "\"result\":\"OK\"}\n",
+      .len = 0};
   cli_tx_result_parse(&r, &res);
   assert_int_equal(res.err, OK);
   assert_true(res.committed);
@@ -256,11 +257,12 @@ static void test_tx_result(void **state) {
   assert_string_equal(res.code, "OK");
 
   /* Committed with an error: the error status, and where it landed. */
-  r = (struct api_response){403,
-                            "{\"error\":{\"code\":\"CONSENT_REQUIRED\",\"message\":\"no live "
-                            "consent covers this access\"},\"status\":\"committed\","
-                            "\"height\":5,\"index\":0,\"result\":\"CONSENT_REQUIRED\"}",
-                            0};
+  r = (struct api_response){.status = 403,
+                            .body =
+                                "{\"error\":{\"code\":\"CONSENT_REQUIRED\",\"message\":\"no live "
+                                "consent covers this access\"},\"status\":\"committed\","
+                                "\"height\":5,\"index\":0,\"result\":\"CONSENT_REQUIRED\"}",
+                            .len = 0};
   cli_tx_result_parse(&r, &res);
   assert_int_equal(res.err, ERR_CONSENT_REQUIRED);
   assert_true(res.committed);
@@ -269,22 +271,24 @@ static void test_tx_result(void **state) {
   assert_string_equal(res.msg, "no live consent covers this access");
 
   /* Rejected before the mempool. */
-  r = (struct api_response){409, "{\"error\":{\"code\":\"REPLAY\",\"message\":\"m\"}}", 0};
+  r = (struct api_response){
+      .status = 409, .body = "{\"error\":{\"code\":\"REPLAY\",\"message\":\"m\"}}", .len = 0};
   cli_tx_result_parse(&r, &res);
   assert_int_equal(res.err, ERR_REPLAY);
   assert_false(res.committed);
 
   /* Accepted without waiting. */
-  r = (struct api_response){202, "{\"hash\":\"aa\",\"status\":\"pending\"}", 0};
+  r = (struct api_response){
+      .status = 202, .body = "{\"hash\":\"aa\",\"status\":\"pending\"}", .len = 0};
   cli_tx_result_parse(&r, &res);
   assert_int_equal(res.err, OK);
   assert_false(res.committed);
 
   /* No answer at all, and an answer that is not ours. */
-  r = (struct api_response){0, NULL, 0};
+  r = (struct api_response){.status = 0, .body = NULL, .len = 0};
   cli_tx_result_parse(&r, &res);
   assert_int_equal(res.err, ERR_UNAVAILABLE);
-  r = (struct api_response){502, "<html>bad gateway</html>", 0};
+  r = (struct api_response){.status = 502, .body = "<html>bad gateway</html>", .len = 0};
   cli_tx_result_parse(&r, &res);
   assert_int_equal(res.err, ERR_INTERNAL);
   assert_string_equal(res.code, "HTTP_502");

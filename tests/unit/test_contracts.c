@@ -460,8 +460,8 @@ static bool outcome_is(struct fx *f, const struct hash32 *entry, const char *wan
 
 /* The outcome the chain must record: the consent check's verdict. */
 static const char *expected_outcome(struct fx *f, int reader, int rec, const char *purpose) {
-  int rc = ctr_consent_check(f->st, &f->act[reader].id, (struct hash32[]){rec_id(rec)},
-                             bs(purpose), f->time_ms);
+  int rc = ctr_consent_check(f->st, &f->act[reader].id, (struct hash32[]){rec_id(rec)}, bs(purpose),
+                             f->time_ms);
   return rc == OK ? "granted" : err_name(rc);
 }
 
@@ -1323,13 +1323,15 @@ static void test_audit_batch(void **state) {
   uint8_t bad[2 * CTR_AUDIT_ENTRY_BYTES];
   memcpy(bad, e, sizeof bad);
   bad[CTR_AUDIT_ENTRY_BYTES + 64 + 20] = 'x'; /* junk after the purpose's NUL */
-  EXPECT(ERR_NONCANONICAL, CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
+  EXPECT(ERR_NONCANONICAL,
+         CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
   struct hash32 r9 = rec_id(9);
   batch_entry(bad + CTR_AUDIT_ENTRY_BYTES, &r9, &f->act[PRAC_A].id, "treatment");
   EXPECT(ERR_UNKNOWN_RECORD,
          CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
   batch_entry(bad + CTR_AUDIT_ENTRY_BYTES, &r1, &f->act[PRAC_A].id, "emergency");
-  EXPECT(ERR_BAD_ARGS, CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
+  EXPECT(ERR_BAD_ARGS,
+         CALL(f, ADMIN_A, "audit", "log_batch", v_id(node), v_bytes(bad, sizeof bad)));
   assert_int_equal(global_u64(f, "audit_seq"), 3);
 }
 
@@ -1374,9 +1376,9 @@ static void test_anchor_for_and_erase_all(void **state) {
   }
   /* Nothing left: a second erase_all is refused and changes nothing. */
   EXPECT(ERR_RECORD_ERASED, CALL(f, PAT_1, "records", "erase_all", v_id(f->act[PAT_1].id)));
-  assert_int_equal(list_all(f, CTR_RECORD, CTR_BY_CONTENT,
-                            (struct hash32[]){hash_of("test.content", "for")}),
-                   1);
+  assert_int_equal(
+      list_all(f, CTR_RECORD, CTR_BY_CONTENT, (struct hash32[]){hash_of("test.content", "for")}),
+      1);
 }
 
 /* ---- listings ------------------------------------------------------------- */
