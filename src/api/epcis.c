@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define VOC "https://ref.gs1.org/cbv/"
 
@@ -842,6 +843,28 @@ static json_t *result_json(const struct api_epcis_call *call, const struct hash3
   return j;
 }
 
+/* Submits one call with the organization's operator key. The operator's
+ * next nonce is counted from the committed state and the mempool; while a
+ * block commits, the count can be momentarily off (DUPLICATE_TX,
+ * NONCE_GAP, REPLAY after node_operator_submit's own retry), so this
+ * retries for up to a second before it gives up. */
+static int operator_submit(struct node *n, const struct hash32 *org, const struct api_epcis_call *k,
+                           struct hash32 *tx) {
+  int rc = OK;
+  for (int attempt = 0; attempt < 50; attempt++) {
+    rc = node_operator_submit(n, org,
+                              (struct bytes){(const uint8_t *)k->contract, strlen(k->contract)},
+                              (struct bytes){(const uint8_t *)k->method, strlen(k->method)},
+                              (struct bytes){k->args, k->args_len}, tx);
+    if (rc != ERR_DUPLICATE_TX && rc != ERR_NONCE_GAP && rc != ERR_REPLAY) {
+      break;
+    }
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return rc;
+}
+
 /* Submits the calls in order, then waits for each; results into arr. The
  * first refusal (at the door, or in its block) is the answer's code. */
 static int capture_submit(struct api_ctx *c, const struct hash32 *org,
@@ -854,10 +877,7 @@ static int capture_submit(struct api_ctx *c, const struct hash32 *org,
   size_t sent = 0;
   for (; sent < n && first == OK; sent++) {
     const struct api_epcis_call *k = &calls[sent];
-    first = node_operator_submit(c->node, org,
-                                 (struct bytes){(const uint8_t *)k->contract, strlen(k->contract)},
-                                 (struct bytes){(const uint8_t *)k->method, strlen(k->method)},
-                                 (struct bytes){k->args, k->args_len}, &txs[sent]);
+    first = operator_submit(c->node, org, k, &txs[sent]);
     if (first != OK) {
       json_array_append_new(arr, result_json(k, NULL, first, NULL));
     }

@@ -205,6 +205,8 @@ extern const struct fhir_type fhir_audit_event;
 extern const struct fhir_type fhir_provenance;
 extern const struct fhir_type fhir_document_reference;
 extern const struct fhir_type fhir_observation;
+extern const struct fhir_type fhir_medication_request;
+extern const struct fhir_type fhir_medication_dispense;
 
 /* Stores and anchors resource res (its resourceType is the record's FHIR
  * type) for the signer, a practitioner, through node_record_create:

@@ -108,12 +108,13 @@ int ctr_next_nonce(struct state *st, const struct hash32 *id, uint64_t *nonce) M
 
 /* Listing filters. */
 enum ctr_filter {
-  CTR_ALL = 0,    /* every entity of the kind */
-  CTR_BY_PATIENT, /* consents, records, audit entries of one patient */
-  CTR_BY_GRANTEE, /* consents granted to one identity or organization */
-  CTR_BY_RECORD,  /* audit entries of one record; consents scoped to it */
-  CTR_BY_ORG,     /* identities of one organization */
-  CTR_BY_CONTENT, /* records whose ciphertext has this hash */
+  CTR_ALL = 0,         /* every entity of the kind */
+  CTR_BY_PATIENT,      /* consents, records, audit entries of one patient */
+  CTR_BY_GRANTEE,      /* consents granted to one identity or organization */
+  CTR_BY_RECORD,       /* audit entries of one record; consents scoped to it */
+  CTR_BY_ORG,          /* identities of one organization */
+  CTR_BY_CONTENT,      /* records whose ciphertext has this hash */
+  CTR_BY_PRESCRIPTION, /* EPCIS dispensing events against one prescription */
 };
 
 #define CTR_CURSOR_MAX 80
@@ -249,6 +250,13 @@ struct ctr_holding {
 };
 int ctr_lot_holders(struct state *st, const struct hash32 *lot, struct ctr_holding *out, size_t cap,
                     size_t *n) MUST_CHECK;
+
+/* Who may read a prescription (the FHIR MedicationRequest): its patient, a
+ * guardian or an auditor (ctr_read_patient), its prescriber, an admin of
+ * the prescriber's organization, or an admin or practitioner of a
+ * pharmacy (to dispense it). Returns OK, ERR_UNAUTHORIZED (also for an
+ * unknown prescription) or a store error. */
+int ctr_read_rx(struct state *st, const struct hash32 *reader, const struct hash32 *rx) MUST_CHECK;
 
 /* Identity roles (the "kind" field of CTR_IDENTITY). */
 #define CTR_ROLE_ADMIN "admin"

@@ -38,6 +38,10 @@ static const struct list_route routes[] = {
     {CTR_AUDIT, CTR_BY_PATIENT, CTR_TAG_AUDIT_IDX, CTR_SUB_PATIENT},
     {CTR_AUDIT, CTR_BY_RECORD, CTR_TAG_AUDIT_IDX, CTR_SUB_RECORD},
     {CTR_VALIDATOR, CTR_ALL, CTR_TAG_VALIDATOR, 0},
+    {CTR_RX, CTR_ALL, CTR_TAG_RX, 0},
+    {CTR_RX, CTR_BY_PATIENT, CTR_TAG_RX_IDX, CTR_SUB_PATIENT},
+    {CTR_EVENT, CTR_ALL, CTR_TAG_EVENT, 0},
+    {CTR_EVENT, CTR_BY_PRESCRIPTION, CTR_TAG_RX_IDX, 'd'},
 };
 
 static const struct list_route *route_find(enum ctr_kind kind, enum ctr_filter filter) {

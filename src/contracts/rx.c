@@ -104,6 +104,9 @@ int ctr_rx_dispense(struct ctr_ctx *c, const struct codec_value *a) {
   }
   rx.dispensed += e.n;
   rc = ctr_store(c->st, &rx);
+  if (rc == OK) {
+    rc = ctr_index_put(c->st, CTR_TAG_RX_IDX, 'd', &rx.id, NULL, &a[1].id);
+  }
   if (rc != OK) {
     return rc;
   }

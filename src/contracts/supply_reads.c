@@ -243,3 +243,35 @@ int ctr_lot_holders(struct state *st, const struct hash32 *lot, struct ctr_holdi
   state_iter_end(it);
   return rc == ERR_NOT_FOUND ? OK : rc;
 }
+
+/* ---- prescriptions -------------------------------------------------------- */
+
+int ctr_read_rx(struct state *st, const struct hash32 *reader, const struct hash32 *rx_id) {
+  struct ctr_rx rx;
+  int rc = ctr_load(st, rx_id, &rx);
+  if (rc != OK) {
+    return rc == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : rc;
+  }
+  rc = ctr_read_patient(st, reader, &rx.patient);
+  if (rc != ERR_UNAUTHORIZED) {
+    return rc;
+  }
+  if (base_hash_eq(reader, &rx.prescriber)) {
+    return OK;
+  }
+  struct ctr_identity who;
+  struct ctr_org org;
+  rc = ctr_load(st, reader, &who);
+  if (rc == OK) {
+    rc = ctr_identity_active(st, &who, &org);
+  }
+  if (rc != OK) {
+    return rc == ERR_NOT_FOUND || rc == ERR_SUSPENDED ? ERR_UNAUTHORIZED : rc;
+  }
+  bool admin = ctr_str_is(&who.kind, CTR_ROLE_ADMIN);
+  bool staff = admin || ctr_str_is(&who.kind, CTR_ROLE_PRACTITIONER);
+  if ((admin && base_hash_eq(&who.org, &rx.org)) || (staff && ctr_str_is(&org.kind, "pharmacy"))) {
+    return OK;
+  }
+  return ERR_UNAUTHORIZED;
+}

@@ -233,6 +233,7 @@ def run(net):
     rc, _, code, _ = j.capture(P, [{"kind": "dispense", "time": T0, "epcs": serials(6, 7),
                                     "rx": rxs[0]}])
     mc.check(rc != 0 and code == "OVER_DISPENSE", f"a filled prescription dispenses no more ({code})")
+    fhir_views(net, rxs, pat_key, doc_key, P, D)
 
     # What a pharmacist and a regulator see.
     mc.check(verify(net, 0) == "dispensed", "a dispensed package verifies as dispensed")
@@ -253,6 +254,34 @@ def run(net):
              f"holders of the lot: {held}")
 
     counterfeits(net, j, keys, R)
+
+
+def fhir_views(net, rxs, pat_key, doc_key, P, D):
+    """The FHIR facade's MedicationRequest and MedicationDispense, signed."""
+    code, mr = net.query(pat_key["file"], f"/fhir/MedicationRequest/{rxs[0]}")
+    ok = code == 200 and mr.get("resourceType") == "MedicationRequest"
+    mc.check(ok and mr["status"] == "completed" and mr["intent"] == "order" and
+             mr["medicationCodeableConcept"]["coding"][0]["code"] == GTIN and
+             mr["subject"]["reference"] == f"Patient/{pat_key['id']}" and
+             mr["dispenseRequest"]["quantity"]["value"] == 2,
+             f"the patient reads a filled prescription as a MedicationRequest ({code})")
+    code, _ = net.query(P, f"/fhir/MedicationRequest/{rxs[1]}")
+    mc.check(code == 200, f"the pharmacy reads it too ({code})")
+    code, oo = net.query(D, f"/fhir/MedicationRequest/{rxs[1]}")
+    mc.check(code != 200 and "UNAUTHORIZED" in json.dumps(oo),
+             f"a distributor does not: an OperationOutcome UNAUTHORIZED ({code})")
+    code, b = net.query(pat_key["file"], f"/fhir/MedicationRequest?patient={pat_key['id']}")
+    mc.check(code == 200 and b.get("total", len(b.get("entry", []))) >= 3 and
+             len(b.get("entry", [])) == 3, "the patient's prescriptions, searched")
+    code, b = net.query(P, f"/fhir/MedicationDispense?prescription={rxs[0]}")
+    entries = [e["resource"] for e in b.get("entry", [])] if code == 200 else []
+    mc.check(len(entries) == 1 and entries[0]["quantity"]["value"] == 2 and
+             entries[0]["authorizingPrescription"][0]["reference"] ==
+             f"MedicationRequest/{rxs[0]}" and "subject" in entries[0],
+             f"the prescription's dispense as a MedicationDispense ({code})")
+    code, d = net.query(D, f"/fhir/MedicationDispense/{entries[0]['id']}" if entries else "/x")
+    mc.check(code == 200 and "subject" not in d and "authorizingPrescription" in d,
+             "a reader who may not read the prescription sees no patient in the dispense")
 
 
 def unchanged(net, serial, before, what):
