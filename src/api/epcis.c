@@ -492,9 +492,11 @@ static int put_epcs(struct sb *b, const json_t *arr, const char *name) {
     return OK;
   }
   size_t n = json_array_size(arr);
-  assert(n <= LIM_EPCIS_EPCS_MAX);
+  if (n > LIM_EPCIS_EPCS_MAX) {
+    return ERR_OVERSIZE;
+  }
   char items[LIM_EPCIS_EPCS_MAX][GS1_URI_MAX + 8];
-  const char *ptr[LIM_EPCIS_EPCS_MAX];
+  const char *ptr[LIM_EPCIS_EPCS_MAX] = {NULL};
   for (size_t i = 0; i < n; i++) {
     const char *s = json_string_value(json_array_get(arr, i));
     struct gs1_epc epc;
@@ -520,9 +522,12 @@ static int put_pairs(struct sb *b, const json_t *arr, const char *name, const ch
     return OK;
   }
   size_t n = json_array_size(arr);
+  if (n > 4) {
+    return ERR_BAD_REQUEST;
+  }
   char items[4][2 * GS1_URI_MAX];
-  const char *ptr[4];
-  for (size_t i = 0; i < n && i < 4; i++) {
+  const char *ptr[4] = {NULL};
+  for (size_t i = 0; i < n; i++) {
     const json_t *it = json_array_get(arr, i);
     const char *v = str_of(it, field);
     const char *t = str_of(it, "type");

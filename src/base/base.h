@@ -93,7 +93,7 @@
     "the ECG uses a format or feature that is not supported")                                      \
   X(ERR_ECG_CHECKSUM, "ECG_CHECKSUM", 422,                                                         \
     "the ECG samples do not match the header's initial value or checksum")                         \
-  X(ERR_ECG_RANGE, "ECG_RANGE", 422, "an ECG sample does not fit the signal format") \
+  X(ERR_ECG_RANGE, "ECG_RANGE", 422, "an ECG sample does not fit the signal format")               \
   X(ERR_GS1_MALFORMED, "GS1_MALFORMED", 400, "not a valid GS1 key, element string or EPC URI")     \
   X(ERR_GS1_CHECK_DIGIT, "GS1_CHECK_DIGIT", 400, "the GS1 key's check digit is wrong")             \
   X(ERR_SERIAL_EXISTS, "SERIAL_EXISTS", 409, "this serial number was already commissioned")        \

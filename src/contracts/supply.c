@@ -420,7 +420,10 @@ int ctr_supply_pack(struct ctr_ctx *c, const struct codec_value *a) {
   if (rc == OK) {
     rc = history_put(c->st, &cs.pkg[0], &ev.id);
   }
-  return rc == OK ? ctr_store(c->st, &cs.pkg[0]) : rc;
+  if (rc != OK) {
+    return rc;
+  }
+  return ctr_store(c->st, &cs.pkg[0]);
 }
 
 int ctr_supply_unpack(struct ctr_ctx *c, const struct codec_value *a) {
@@ -455,7 +458,10 @@ int ctr_supply_unpack(struct ctr_ctx *c, const struct codec_value *a) {
   if (rc == OK) {
     rc = history_put(c->st, &cs.pkg[0], &ev.id);
   }
-  return rc == OK ? ctr_store(c->st, &cs.pkg[0]) : rc;
+  if (rc != OK) {
+    return rc;
+  }
+  return ctr_store(c->st, &cs.pkg[0]);
 }
 
 /* ---- shipping and receiving ----------------------------------------------- */
