@@ -178,6 +178,8 @@ def patients(d, docs):
         key = d.keygen(f"patient-{i:02d}", PORTAL_PASSPHRASE if i == 0 else None)
         with open(key["file"][:-len(".key")] + ".id", "w") as f:
             f.write(key["id"] + "\n")  # for the signed read the demo suggests
+        with open(key["file"][:-len(".key")] + ".json", "w") as f:
+            json.dump({"id": key["id"]}, f)
         doc, hosp = docs[i % len(docs)]
         d.tx(d.admin(hosp), "identity.enrol_patient", f"sign_pk=@{key['file']}",
              f"box_pk=@{key['file']}")
@@ -222,6 +224,70 @@ def appointments(d, docs, nodes):
                 sys.exit(f"demo: booking failed: {p.stderr.strip()}")
         progress(i, 12, "patients booked")
     return booked
+DEMO_GTIN = "80614141123458"  # EPC company prefix 0614141: urn:epc:id:sgtin:0614141.812345.S
+
+
+def gs1_check(body):
+    total = sum((3 if (len(body) - i) % 2 == 1 else 1) * int(c) for i, c in enumerate(body))
+    return str((10 - total % 10) % 10)
+
+
+def drugs(d, docs):
+    """Drug lots through the supply chain, as direct contract calls (the
+    EPCIS capture endpoint is the partners' way, docs/api.md "Drugs"):
+    the manufacturer commissions two lots and packs one in cases, ships to
+    the distributor and on to the pharmacy; doctors prescribe and the
+    pharmacy dispenses. Event ids are SHA-256 of a description of the event."""
+    m, dist, ph = (os.path.join(d.keys, f"admin-{k}.key")
+                   for k in ("manufacturer", "distributor", "pharmacy"))
+    gln = {}
+    for i, key in enumerate((m, dist, ph)):
+        body = f"06141410{i + 1:04d}"
+        gln[key] = body + gs1_check(body)
+        d.tx(key, "supply.register_gln", f"gln={gln[key]}")
+    now = int(time.time() * 1000)
+    seq = [0]
+
+    def ev(key, call, *kv):
+        seq[0] += 1
+        event = hashlib.sha256(f"demo-event-{seq[0]}-{call}-{now}".encode()).hexdigest()
+        d.tx(key, call, f"event={event}", *kv, f"event_time_ms={now}")
+
+    def epcs(prefix, lo, hi):
+        return "epcs=" + " ".join(f"urn:epc:id:sgtin:0614141.812345.{prefix}{i}"
+                                 for i in range(lo, hi))
+
+    cases = [f"urn:epc:id:sscc:0614141.0{n:09d}" for n in (1, 2)]
+    for k in range(2):
+        ev(m, "supply.commission", epcs("A", 20 * k, 20 * k + 20), "lot=DEMO-A",
+           "expiry=20301231")
+        ev(m, "supply.pack", f"parent={cases[k]}", epcs("A", 20 * k, 20 * k + 20))
+    ev(m, "supply.commission", epcs("B", 0, 20), "lot=DEMO-B", "expiry=20291130")
+    progress(1, 4, "commissioned, packed")
+    ev(m, "supply.ship", "epcs=" + " ".join(cases), f"source={gln[m]}", f"destination={gln[dist]}")
+    ev(dist, "supply.receive", "epcs=" + " ".join(cases), f"destination={gln[dist]}")
+    ev(m, "supply.ship", epcs("B", 0, 20), f"source={gln[m]}", f"destination={gln[ph]}")
+    ev(ph, "supply.receive", epcs("B", 0, 20), f"destination={gln[ph]}")
+    progress(2, 4, "shipped, received")
+    ev(dist, "supply.ship", f"epcs={cases[0]}", f"source={gln[dist]}", f"destination={gln[ph]}")
+    ev(ph, "supply.receive", f"epcs={cases[0]}", f"destination={gln[ph]}")
+    ev(ph, "supply.unpack", f"parent={cases[0]}", epcs("A", 0, 20))
+    progress(3, 4, "shipped on, unpacked")
+    until = now + 30 * 24 * 3600 * 1000
+    tag = b"medchain.rx.v1"
+    for i in range(3):
+        patient = json.load(open(os.path.join(d.keys, f"patient-{i + 1:02d}.json")))
+        doc, _ = docs[i % len(docs)]
+        res = d.tx(doc["file"], "rx.issue", f"patient={patient['id']}", f"gtin={DEMO_GTIN}",
+                   "code=", "quantity=2", "refills=1", f"valid_until_ms={until}")
+        rx = hashlib.blake2b(bytes([len(tag)]) + tag + bytes.fromhex(res["hash"]),
+                             digest_size=32).hexdigest()
+        if i < 2:
+            seq[0] += 1
+            event = hashlib.sha256(f"demo-event-{seq[0]}-dispense-{now}".encode()).hexdigest()
+            d.tx(ph, "rx.dispense", f"rx={rx}", f"event={event}", epcs("A", 2 * i, 2 * i + 2),
+                 f"event_time_ms={now}")
+    progress(4, 4, "prescribed, dispensed")
 
 
 def portal_help(d):
@@ -278,6 +344,7 @@ def main():
             patients(d, docs)
             appointments(d, docs, [f"http://127.0.0.1:{a.port + 10 * i}"
                                    for i in range(N_VALIDATORS)])
+            drugs(d, docs)
             open(os.path.join(d.dir, "loaded"), "w").close()
         st = d.get("/v1/status")
         orgs = d.get("/v1/organizations?limit=100")["items"]
@@ -310,6 +377,10 @@ def main():
                   "--format 212 --out-dir /tmp/ecg")
             print(f"  MEDCHAIN_PASSPHRASE={PORTAL_PASSPHRASE} build/medchain query --node {d.url} "
                   f"--key {key} audit --record $REC")
+        print(f"  build/medchain drugs verify --node {d.url} --scan "
+              f"'(01){DEMO_GTIN}(17)301231(10)DEMO-A(21)A30'")
+        print(f"  build/medchain drugs history --node {d.url} --gtin {DEMO_GTIN} --serial A0")
+        print(f"  build/medchain drugs holders --node {d.url} --gtin {DEMO_GTIN} --lot DEMO-B")
         print(f"  build/medchain testnet status --dir {a.dir}/net   "
               f"({N_VALIDATORS} validators, API ports {a.port}, {a.port + 10}, ...)")
         print(f"  kill -9 the pid of node3 from that list: the other three keep committing;"

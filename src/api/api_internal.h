@@ -279,6 +279,36 @@ int api_h_appt_relay(struct api_ctx *c) MUST_CHECK;
 int api_tx_wait_answer(struct api_ctx *c, const struct hash32 *h, int rc,
                        const struct node_tx_status *st) MUST_CHECK;
 int api_h_patient_appts(struct api_ctx *c) MUST_CHECK;
+/* Drug traceability (routes_drugs.c): GET /v1/drugs/verify,
+ * /v1/drugs/{gtin}/{serial}/history, /v1/drugs/lots/{gtin}/{lot}/holders. */
+int api_h_drug_verify(struct api_ctx *c) MUST_CHECK;
+int api_h_drug_history(struct api_ctx *c) MUST_CHECK;
+int api_h_lot_holders(struct api_ctx *c) MUST_CHECK;
+/* ---- EPCIS 2.0 (epcis.c) ------------------------------------------------------ */
+
+/* Longest pre-hash string of one supported event. */
+#define API_EPCIS_PREHASH_MAX 8192
+#define API_EPCIS_HASH_URI_MAX 96
+/* The canonical pre-hash of an EPCIS 2.0 JSON event (GS1's event-hash
+ * algorithm over the fields medchain supports; see epcis.c) into out.
+ * Returns OK, BAD_REQUEST (unsupported or malformed field),
+ * GS1_MALFORMED, GS1_CHECK_DIGIT or OVERSIZE. */
+int api_epcis_prehash(const json_t *event, char *out, size_t cap, size_t *len) MUST_CHECK;
+/* SHA-256 of the pre-hash. */
+int api_epcis_event_hash(const json_t *event, struct hash32 *out) MUST_CHECK;
+/* "ni:///sha-256;HEX?ver=CBV2.0". */
+void api_epcis_hash_uri(char out[API_EPCIS_HASH_URI_MAX], const struct hash32 *h);
+/* The contract call an event stands for, its arguments encoded. */
+struct api_epcis_call {
+  char contract[8];
+  char method[16];
+  struct hash32 hash;
+  uint8_t args[LIM_ARGS_MAX];
+  size_t args_len;
+};
+int api_epcis_event_call(const json_t *event, struct api_epcis_call *out) MUST_CHECK;
+/* POST /v1/epcis/capture. */
+int api_h_epcis_capture(struct api_ctx *c) MUST_CHECK;
 /* GET /v1/openapi.json: the embedded docs/openapi.json (openapi.c). */
 int api_h_openapi(struct api_ctx *c) MUST_CHECK;
 

@@ -226,7 +226,7 @@ int api_auth_reader(struct api_ctx *c, struct state *st, struct hash32 *reader) 
 /* ---- the rules --------------------------------------------------------------- */
 
 bool api_auth_protected(enum ctr_kind kind) {
-  return kind == CTR_CONSENT || kind == CTR_RECORD || kind == CTR_AUDIT;
+  return kind == CTR_CONSENT || kind == CTR_RECORD || kind == CTR_AUDIT || kind == CTR_RX;
 }
 
 int api_auth_list(struct state *st, enum ctr_filter filter, const struct hash32 *key,
@@ -238,6 +238,8 @@ int api_auth_list(struct state *st, enum ctr_filter filter, const struct hash32 
     return ctr_read_grantee(st, reader, key);
   case CTR_BY_RECORD:
     return ctr_read_record(st, reader, key, base_now_ms());
+  case CTR_BY_PRESCRIPTION:
+    return ctr_read_rx(st, reader, key);
   case CTR_ALL:
   case CTR_BY_ORG:
   default:
@@ -264,6 +266,9 @@ int api_auth_entity(struct state *st, enum ctr_kind kind, struct bytes val,
   }
   if (kind == CTR_RECORD) {
     return ctr_read_record(st, reader, field_id(schema, vals, "id"), base_now_ms());
+  }
+  if (kind == CTR_RX) {
+    return ctr_read_rx(st, reader, field_id(schema, vals, "id"));
   }
   int rc = ctr_read_patient(st, reader, field_id(schema, vals, "patient"));
   if (rc != ERR_UNAUTHORIZED) {

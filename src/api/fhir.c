@@ -37,9 +37,27 @@
 
 /* The types, in the order the CapabilityStatement lists them. */
 static const struct fhir_type *const fhir_types[] = {
-    &fhir_patient,     &fhir_practitioner, &fhir_organization,       &fhir_consent,
-    &fhir_audit_event, &fhir_provenance,   &fhir_document_reference, &fhir_observation,
-    &fhir_schedule,    &fhir_slot,         &fhir_appointment,
+    &fhir_patient,
+    &fhir_practitioner,
+    &fhir_organization,
+    &fhir_consent,
+    &fhir_audit_event,
+    &fhir_provenance,
+    &fhir_document_reference,
+    &fhir_observation,
+    &fhir_schedule,
+    &fhir_slot,
+    &fhir_appointment,
+    &fhir_patient,
+    &fhir_practitioner,
+    &fhir_organization,
+    &fhir_consent,
+    &fhir_audit_event,
+    &fhir_provenance,
+    &fhir_document_reference,
+    &fhir_observation,
+    &fhir_medication_request,
+    &fhir_medication_dispense,
 };
 
 size_t fhir_type_count(void) {

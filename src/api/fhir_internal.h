@@ -247,6 +247,8 @@ int fhir_query_term(struct api_ctx *c, const struct fhir_type *t, const struct f
 /* One date parameter value ("ge2026-11-23", "lt2026-11-24T09:00:00Z",
  * "2026-11-23") into d. ERR_BAD_REQUEST when it is not one we take. */
 int fhir_date_term(struct fhir_dates *d, const char *v) MUST_CHECK;
+extern const struct fhir_type fhir_medication_request;
+extern const struct fhir_type fhir_medication_dispense;
 
 /* Stores and anchors resource res (its resourceType is the record's FHIR
  * type) for the signer, a practitioner, through node_record_create:

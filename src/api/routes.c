@@ -83,6 +83,11 @@ static const struct route routes[] = {
     {"GET", "/v1/appointments/{id}", api_h_entity_get, ENTITY(CTR_APPT)},
     {"GET", "/v1/appointment-policies/{id}", api_h_entity_get, ENTITY(CTR_APPT_POLICY)},
     {"GET", "/v1/patients/{id}/appointments", api_h_patient_appts, NULL},
+    {"GET", "/v1/drugs/verify", api_h_drug_verify, NULL},
+    {"GET", "/v1/drugs/{gtin}/{serial}/history", api_h_drug_history, NULL},
+    {"GET", "/v1/drugs/lots/{gtin}/{lot}/holders", api_h_lot_holders, NULL},
+    {"GET", "/v1/epcis/events/{id}", api_h_entity_get, ENTITY(CTR_EVENT)},
+    {"POST", "/v1/epcis/capture", api_h_epcis_capture, NULL},
 };
 
 /* The portal's files: not in the table above, which is the API (and what
@@ -120,8 +125,15 @@ static bool pattern_match(const char *pattern, const char *path, const char **pa
       if (n == 0) {
         return false;
       }
-      *param = s;
-      *param_len = n;
+      /* A pattern with two parameters ("/v1/drugs/{gtin}/{serial}/...")
+       * hands its handler the span from the first to the last, slash
+       * included, to split. */
+      if (*param == NULL) {
+        *param = s;
+        *param_len = n;
+      } else {
+        *param_len = (size_t)(s + n - *param);
+      }
       s += n;
       p = close + 1;
       continue;

@@ -34,6 +34,10 @@ const struct api_entity api_entities[CTR_KIND_COUNT_] = {
     [CTR_SLOT] = {CTR_SLOT, false, {NULL}, {CTR_ALL}},
     [CTR_APPT] = {CTR_APPT, false, {NULL}, {CTR_ALL}},
     [CTR_APPT_POLICY] = {CTR_APPT_POLICY, false, {NULL}, {CTR_ALL}},
+    [CTR_PACKAGE] = {CTR_PACKAGE, false, {NULL}, {CTR_ALL}},
+    [CTR_LOT] = {CTR_LOT, false, {NULL}, {CTR_ALL}},
+    [CTR_EVENT] = {CTR_EVENT, false, {NULL}, {CTR_ALL}},
+    [CTR_RX] = {CTR_RX, false, {NULL}, {CTR_ALL}},
 };
 
 /* The entity's JSON; identities also carry "next_nonce". */

@@ -103,7 +103,29 @@
     "too close to the appointment to cancel or reschedule it")                                     \
   X(ERR_NOT_YOUR_BOOKING, "NOT_YOUR_BOOKING", 403, "the booking is not the sender's")              \
   X(ERR_APPOINTMENT_CLOSED, "APPOINTMENT_CLOSED", 409,                                             \
-    "the appointment is not in a state that allows this")
+    "the appointment is not in a state that allows this")                                          \
+  X(ERR_GS1_MALFORMED, "GS1_MALFORMED", 400, "not a valid GS1 key, element string or EPC URI")     \
+  X(ERR_GS1_CHECK_DIGIT, "GS1_CHECK_DIGIT", 400, "the GS1 key's check digit is wrong")             \
+  X(ERR_SERIAL_EXISTS, "SERIAL_EXISTS", 409, "this serial number was already commissioned")        \
+  X(ERR_UNKNOWN_SERIAL, "UNKNOWN_SERIAL", 404,                                                     \
+    "no package or case was commissioned under this EPC")                                          \
+  X(ERR_NOT_HOLDER, "NOT_HOLDER", 403, "the sender's organization does not hold this package")     \
+  X(ERR_IN_TRANSIT, "IN_TRANSIT", 409, "the package is in transit: it must be received first")     \
+  X(ERR_NO_MATCHING_SHIPMENT, "NO_MATCHING_SHIPMENT", 409,                                         \
+    "no shipment of this package is addressed to the receiver")                                    \
+  X(ERR_PACKAGE_DISPENSED, "PACKAGE_DISPENSED", 409, "the package was already dispensed")          \
+  X(ERR_PACKAGE_DECOMMISSIONED, "PACKAGE_DECOMMISSIONED", 409, "the package was decommissioned")   \
+  X(ERR_LOT_RECALLED, "LOT_RECALLED", 409, "the package's lot is recalled")                        \
+  X(ERR_PACKAGE_EXPIRED, "PACKAGE_EXPIRED", 409, "the package is past its expiry date")            \
+  X(ERR_UNKNOWN_GLN, "UNKNOWN_GLN", 404, "no organization registered this GLN")                    \
+  X(ERR_UNKNOWN_LOT, "UNKNOWN_LOT", 404, "no such lot was commissioned")                           \
+  X(ERR_IN_CASE, "IN_CASE", 409, "the package is packed in a case: act on the case or unpack it")  \
+  X(ERR_EVENT_EXISTS, "EVENT_EXISTS", 409, "an event with this hash was already recorded")         \
+  X(ERR_UNKNOWN_PRESCRIPTION, "UNKNOWN_PRESCRIPTION", 404, "no such prescription")                 \
+  X(ERR_PRESCRIPTION_EXPIRED, "PRESCRIPTION_EXPIRED", 409, "the prescription is no longer valid")  \
+  X(ERR_OVER_DISPENSE, "OVER_DISPENSE", 409, "this would dispense more than was prescribed")       \
+  X(ERR_MEDICATION_MISMATCH, "MEDICATION_MISMATCH", 409,                                           \
+    "the package is not the prescribed medication")
 
 enum err {
 #define ERR_ENUM_(sym, name, http, msg) sym,

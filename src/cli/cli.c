@@ -84,6 +84,16 @@ static const struct cli_command cli_commands[] = {
      "                     [--patient ID] [--effective DATETIME] --out OBS.json [--json]\n"
      "medchain ecg export --in OBS.json --out-dir DIR [--format 212|16] [--json]",
      "convert an ECG between PhysioNet WFDB or CSV and a FHIR R4 Observation"},
+    {"drugs", cli_cmd_drugs,
+     "medchain drugs verify --node URL (--scan STRING | --gtin G --serial S [--lot L]\n"
+     "                      [--expiry YYMMDD]) [--json]\n"
+     "medchain drugs history --node URL --gtin G --serial S [--json]\n"
+     "medchain drugs holders --node URL --gtin G --lot L [--json]",
+     "verify a drug package, list a serial's history, or who holds a lot"},
+    {"epcis", cli_cmd_epcis, "medchain epcis capture --node URL --key FILE --file DOC [--json]",
+     "submit an EPCIS 2.0 JSON document as the key's organization"},
+    {"gs1", cli_cmd_gs1, "medchain gs1 parse STRING [--prefix-len N] [--json]",
+     "read a GS1 DataMatrix string, Digital Link or EPC URI (GTIN, serial, lot, expiry)"},
     {"version", cli_cmd_version, "medchain version [--json]", "print the version"},
     {"help", cli_cmd_help, "medchain help [COMMAND]", "list the commands, or show one's usage"},
 };

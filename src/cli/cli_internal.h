@@ -58,6 +58,9 @@ int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_ecg(int argc, char **argv);
 int cli_cmd_import(int argc, char **argv);
 int cli_cmd_appt(int argc, char **argv);
+int cli_cmd_gs1(int argc, char **argv);
+int cli_cmd_drugs(int argc, char **argv);
+int cli_cmd_epcis(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_help(int argc, char **argv);
 

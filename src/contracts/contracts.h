@@ -86,6 +86,14 @@ enum ctr_kind {
                       booker_pk, keys, status, booked_height, updated_height, previous */
   CTR_APPT_POLICY, /* an organization's booking rules: id (the org), cancel_cutoff_ms,
                       updated_height */
+  CTR_PACKAGE,     /* a serialized package (SGTIN) or case (SSCC): id, epc, kind, gtin, serial, lot,
+                      status, holder, parent, shipment, ship_to, children, events, created_height */
+  CTR_LOT,         /* id, gtin, lot, expiry, manufacturer, recalled, recalled_by, recalled_height,
+                      packages */
+  CTR_EVENT,       /* an EPCIS event: id (its event hash), type, action, biz_step, org, parent,
+                      source, destination, epc_count, event_time_ms, height, index, time_ms */
+  CTR_RX,          /* prescription: id, patient, prescriber, org, gtin, code, quantity, refills,
+                      valid_until_ms, dispensed, status, created_height */
   CTR_KIND_COUNT_
 };
 
@@ -114,6 +122,7 @@ enum ctr_filter {
   CTR_BY_ORG,          /* identities of one organization */
   CTR_BY_CONTENT,      /* records whose ciphertext has this hash */
   CTR_BY_PRACTITIONER, /* schedules, and appointments by start time, of one practitioner */
+  CTR_BY_PRESCRIPTION, /* EPCIS dispensing events against one prescription */
 };
 
 #define CTR_CURSOR_MAX 80
@@ -245,6 +254,69 @@ void ctr_appt_slot_id(struct hash32 *out, const struct hash32 *schedule, uint64_
 #define CTR_APPT_NOSHOW "noshow"
 #define CTR_SLOT_FREE "free"
 #define CTR_SLOT_BUSY "busy"
+
+/* ---- supply chain (supply.c, supply_reads.c) ------------------------------ */
+
+/* The package id of an SGTIN (14-digit GTIN, serial) and the lot id of a
+ * GTIN's lot: the keys the API looks packages and lots up by. */
+void ctr_package_id_sgtin(struct hash32 *id, const char *gtin14, const char *serial);
+void ctr_lot_id(struct hash32 *id, const char *gtin14, struct bytes lot);
+
+/* A DSCSA-style verification of a package in hand, at time now_ms. */
+enum ctr_verdict {
+  CTR_VERIFIED = 0,   /* commissioned, active, lot and expiry as claimed, not recalled */
+  CTR_NOT_FOUND,      /* no such serial of this GTIN was ever commissioned */
+  CTR_RECALLED,       /* its lot is recalled */
+  CTR_EXPIRED,        /* past its expiry date */
+  CTR_DISPENSED,      /* already dispensed */
+  CTR_DECOMMISSIONED, /* taken out of the supply chain */
+  CTR_LOT_MISMATCH,   /* the lot or expiry on the box differs from the commissioned one */
+};
+/* "verified", "not_found", ... Static. */
+const char *ctr_verdict_name(enum ctr_verdict v);
+struct ctr_verify_out {
+  enum ctr_verdict verdict;
+  struct hash32 package; /* zero when not found */
+  struct hash32 holder;  /* the custodian: its case's holder while packed */
+  struct hash32 lot;
+  bool in_transit;
+};
+/* Verifies (gtin14, serial) against the claimed lot (len 0: not checked)
+ * and expiry (yyyymmdd, 0: not checked). Returns OK with out filled, or a
+ * store error. */
+int ctr_drug_verify(struct state *st, const char *gtin14, const char *serial, struct bytes lot,
+                    uint32_t expiry, uint64_t now_ms, struct ctr_verify_out *out) MUST_CHECK;
+
+/* One entry of a package's history: an event, and the case through which
+ * it reached the package (zero when it named the package itself). */
+typedef int (*ctr_history_fn)(void *ctx, const struct hash32 *event, const struct hash32 *via);
+/* Calls fn for each event of the package in chain order: its own events
+ * and, while it was packed, its case's. At most LIM_HISTORY_MAX entries.
+ * Committed state only. Returns OK, ERR_NOT_FOUND (no such package), or
+ * fn's code. */
+int ctr_drug_history(struct state *st, const struct hash32 *package, ctr_history_fn fn,
+                     void *ctx) MUST_CHECK;
+
+/* The current custodians of a lot's packages: holder organization, how
+ * many of its packages it holds (active: not dispensed nor
+ * decommissioned), and how many of those are in transit to someone else.
+ * At most LIM_MEMBERS_MAX holders, scanning at most LIM_LOT_SCAN_MAX
+ * packages. Returns OK, ERR_NOT_FOUND (no such lot), ERR_LIMIT, or a store
+ * error. */
+struct ctr_holding {
+  struct hash32 org;
+  uint64_t packages;
+  uint64_t in_transit;
+};
+int ctr_lot_holders(struct state *st, const struct hash32 *lot, struct ctr_holding *out, size_t cap,
+                    size_t *n) MUST_CHECK;
+
+/* Who may read a prescription (the FHIR MedicationRequest): its patient, a
+ * guardian or an auditor (ctr_read_patient), its prescriber, an admin of
+ * the prescriber's organization, or an admin or practitioner of a
+ * pharmacy (to dispense it). Returns OK, ERR_UNAUTHORIZED (also for an
+ * unknown prescription) or a store error. */
+int ctr_read_rx(struct state *st, const struct hash32 *reader, const struct hash32 *rx) MUST_CHECK;
 
 /* Identity roles (the "kind" field of CTR_IDENTITY). */
 #define CTR_ROLE_ADMIN "admin"

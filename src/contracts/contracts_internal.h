@@ -29,6 +29,17 @@
 #define CTR_TAG_SLOT 'T'
 #define CTR_TAG_APPT 'B'
 #define CTR_TAG_APPT_POLICY 'Y'
+#define CTR_TAG_PACKAGE 'E'
+#define CTR_TAG_LOT 'L'
+#define CTR_TAG_EVENT 'X'
+#define CTR_TAG_RX 'Q'
+/* GLN -> organization id ('g' + 13 digits), and the supply indexes: a
+ * package's events in order ('h' + package + u64 seq + event), a lot's
+ * packages ('l' + lot + package), prescriptions by patient ('q'). */
+#define CTR_TAG_GLN 'g'
+#define CTR_TAG_HISTORY_IDX 'h'
+#define CTR_TAG_LOT_IDX 'l'
+#define CTR_TAG_RX_IDX 'q'
 /* Index tables: a lower-case tag, a sub-tag, the owner id, then the entity
  * id last (after a u64 sequence for audit indexes). */
 #define CTR_TAG_CONSENT_IDX 'c'
@@ -249,6 +260,66 @@ struct ctr_appt_policy {
   uint64_t updated_height;
 };
 
+struct ctr_package {
+  struct hash32 id;
+  struct ctr_str epc;
+  struct ctr_str kind; /* "sgtin" or "sscc" */
+  struct ctr_str gtin;
+  struct ctr_str serial;
+  struct hash32 lot;
+  struct ctr_str status; /* active, decommissioned, dispensed */
+  struct hash32 holder;  /* organization */
+  struct hash32 parent;  /* the case it is packed in, or zero */
+  struct hash32 shipment;
+  struct hash32 ship_to;
+  uint64_t children;
+  uint64_t events;
+  uint64_t created_height;
+};
+
+struct ctr_lot {
+  struct hash32 id;
+  struct ctr_str gtin;
+  struct ctr_str lot;
+  uint64_t expiry; /* yyyymmdd */
+  struct hash32 manufacturer;
+  bool recalled;
+  struct hash32 recalled_by;
+  uint64_t recalled_height;
+  uint64_t packages;
+};
+
+struct ctr_event {
+  struct hash32 id;
+  struct ctr_str type;
+  struct ctr_str action;
+  struct ctr_str biz_step;
+  struct hash32 org;
+  struct hash32 parent;
+  struct hash32 source;
+  struct hash32 destination;
+  uint64_t epc_count;
+  uint64_t event_time_ms;
+  uint64_t height;
+  uint64_t index;
+  uint64_t time_ms;
+};
+
+struct ctr_rx {
+  struct hash32 id;
+  struct hash32 patient;
+  struct hash32 prescriber;
+  struct hash32 org;
+  struct ctr_str gtin;
+  struct ctr_str code;
+  uint64_t quantity;
+  uint64_t refills;
+  uint64_t valid_until_ms;
+  uint64_t dispensed;
+  struct ctr_str status;
+  uint64_t created_height;
+};
+
 /* State table tag of an entity kind. */
 uint8_t ctr_kind_tag(enum ctr_kind kind);
 /* Decodes an entity value into its struct (struct ctr_org for CTR_ORG, ...).
@@ -273,7 +344,11 @@ int ctr_entity_store(struct state *st, enum ctr_kind kind, const void *in) MUST_
       struct ctr_schedule *: CTR_SCHEDULE, const struct ctr_schedule *: CTR_SCHEDULE,              \
       struct ctr_slot *: CTR_SLOT, const struct ctr_slot *: CTR_SLOT,                              \
       struct ctr_appt *: CTR_APPT, const struct ctr_appt *: CTR_APPT,                              \
-      struct ctr_appt_policy *: CTR_APPT_POLICY, const struct ctr_appt_policy *: CTR_APPT_POLICY)
+      struct ctr_appt_policy *: CTR_APPT_POLICY, const struct ctr_appt_policy *: CTR_APPT_POLICY, \
+      struct ctr_package *: CTR_PACKAGE, const struct ctr_package *: CTR_PACKAGE,                  \
+      struct ctr_lot *: CTR_LOT, const struct ctr_lot *: CTR_LOT,                                  \
+      struct ctr_event *: CTR_EVENT, const struct ctr_event *: CTR_EVENT,                          \
+      struct ctr_rx *: CTR_RX, const struct ctr_rx *: CTR_RX)
 #define ctr_load(st, id, out) ctr_entity_load((st), CTR_KIND_OF(out), (id), (out))
 #define ctr_store(st, in) ctr_entity_store((st), CTR_KIND_OF(in), (in))
 
@@ -366,5 +441,50 @@ int ctr_appt_book(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_appt_cancel(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_appt_reschedule(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
 int ctr_appt_mark(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+
+int ctr_supply_gln(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_supply_commission(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_supply_pack(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_supply_unpack(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_supply_ship(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_supply_receive(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_supply_decommission(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_supply_dispense(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_supply_recall(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_rx_issue(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+int ctr_rx_dispense(struct ctr_ctx *c, const struct codec_value *a) MUST_CHECK;
+
+/* ---- supply chain helpers (supply.c), shared with rx.c ------------------- */
+
+#define CTR_PKG_ACTIVE "active"
+#define CTR_PKG_DISPENSED "dispensed"
+#define CTR_PKG_DECOMMISSIONED "decommissioned"
+
+/* The EPCs of one event, parsed and loaded: at most LIM_EPCIS_EPCS_MAX. */
+struct ctr_epcs {
+  uint32_t n;
+  struct ctr_package pkg[LIM_EPCIS_EPCS_MAX];
+  bool found[LIM_EPCIS_EPCS_MAX];
+};
+/* Parses a space-separated list of canonical SGTIN/SSCC EPC URIs (no
+ * duplicates) and loads each package (found[i] false when never
+ * commissioned; pkg[i] then holds only id, epc, kind, gtin and serial).
+ * Returns OK, ERR_BAD_ARGS, ERR_OVERSIZE (too many) or a store error. */
+int ctr_epcs_load(struct state *st, struct bytes list, struct ctr_epcs *out) MUST_CHECK;
+/* Whether a package may still move or be dispensed at block time now_ms:
+ * OK, PACKAGE_DISPENSED, PACKAGE_DECOMMISSIONED, LOT_RECALLED,
+ * PACKAGE_EXPIRED, or a store error. */
+int ctr_pkg_usable(struct state *st, const struct ctr_package *p, uint64_t now_ms) MUST_CHECK;
+/* Checks every package is commissioned, held by org, not packed in a case,
+ * not in transit and usable: UNKNOWN_SERIAL, NOT_HOLDER, IN_CASE,
+ * IN_TRANSIT, or ctr_pkg_usable's codes. */
+int ctr_epcs_custody(struct state *st, const struct ctr_epcs *e, const struct hash32 *org,
+                     uint64_t now_ms) MUST_CHECK;
+/* Records the event (EVENT_EXISTS when its hash is known) and appends it
+ * to each package's history; stores every package of e. */
+int ctr_event_record(struct ctr_ctx *c, struct ctr_event *ev, struct ctr_epcs *e) MUST_CHECK;
+/* Sender may act for its organization in the supply chain: an admin or a
+ * practitioner (never a patient or an auditor). */
+bool ctr_supply_actor(const struct ctr_ctx *c);
 
 #endif

@@ -147,6 +147,37 @@ static const struct slot appt_policy_slots[] = {
     S(struct ctr_appt_policy, cancel_cutoff_ms),
     S(struct ctr_appt_policy, updated_height),
 };
+static const struct slot package_slots[] = {
+    S(struct ctr_package, id),      S(struct ctr_package, epc),
+    S(struct ctr_package, kind),    S(struct ctr_package, gtin),
+    S(struct ctr_package, serial),  S(struct ctr_package, lot),
+    S(struct ctr_package, status),  S(struct ctr_package, holder),
+    S(struct ctr_package, parent),  S(struct ctr_package, shipment),
+    S(struct ctr_package, ship_to), S(struct ctr_package, children),
+    S(struct ctr_package, events),  S(struct ctr_package, created_height),
+};
+static const struct slot lot_slots[] = {
+    S(struct ctr_lot, id),           S(struct ctr_lot, gtin),
+    S(struct ctr_lot, lot),          S(struct ctr_lot, expiry),
+    S(struct ctr_lot, manufacturer), S(struct ctr_lot, recalled),
+    S(struct ctr_lot, recalled_by),  S(struct ctr_lot, recalled_height),
+    S(struct ctr_lot, packages),
+};
+static const struct slot event_slots[] = {
+    S(struct ctr_event, id),        S(struct ctr_event, type),
+    S(struct ctr_event, action),    S(struct ctr_event, biz_step),
+    S(struct ctr_event, org),       S(struct ctr_event, parent),
+    S(struct ctr_event, source),    S(struct ctr_event, destination),
+    S(struct ctr_event, epc_count), S(struct ctr_event, event_time_ms),
+    S(struct ctr_event, height),    S(struct ctr_event, index),
+    S(struct ctr_event, time_ms),
+};
+static const struct slot rx_slots[] = {
+    S(struct ctr_rx, id),        S(struct ctr_rx, patient), S(struct ctr_rx, prescriber),
+    S(struct ctr_rx, org),       S(struct ctr_rx, gtin),    S(struct ctr_rx, code),
+    S(struct ctr_rx, quantity),  S(struct ctr_rx, refills), S(struct ctr_rx, valid_until_ms),
+    S(struct ctr_rx, dispensed), S(struct ctr_rx, status),  S(struct ctr_rx, created_height),
+};
 
 static const struct layout layouts[CTR_KIND_COUNT_] = {
     [CTR_ORG] = LAYOUT(struct ctr_org, CTR_TAG_ORG, org_slots),
@@ -160,6 +191,10 @@ static const struct layout layouts[CTR_KIND_COUNT_] = {
     [CTR_SLOT] = LAYOUT(struct ctr_slot, CTR_TAG_SLOT, slot_slots),
     [CTR_APPT] = LAYOUT(struct ctr_appt, CTR_TAG_APPT, appt_slots),
     [CTR_APPT_POLICY] = LAYOUT(struct ctr_appt_policy, CTR_TAG_APPT_POLICY, appt_policy_slots),
+    [CTR_PACKAGE] = LAYOUT(struct ctr_package, CTR_TAG_PACKAGE, package_slots),
+    [CTR_LOT] = LAYOUT(struct ctr_lot, CTR_TAG_LOT, lot_slots),
+    [CTR_EVENT] = LAYOUT(struct ctr_event, CTR_TAG_EVENT, event_slots),
+    [CTR_RX] = LAYOUT(struct ctr_rx, CTR_TAG_RX, rx_slots),
 };
 
 static const struct layout *layout_of(enum ctr_kind kind) {

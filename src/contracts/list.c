@@ -44,6 +44,10 @@ static const struct list_route routes[] = {
     {CTR_APPT, CTR_ALL, CTR_TAG_APPT, 0},
     {CTR_APPT, CTR_BY_PRACTITIONER, CTR_TAG_APPT_IDX, CTR_SUB_PRACTITIONER},
     {CTR_APPT_POLICY, CTR_ALL, CTR_TAG_APPT_POLICY, 0},
+    {CTR_RX, CTR_ALL, CTR_TAG_RX, 0},
+    {CTR_RX, CTR_BY_PATIENT, CTR_TAG_RX_IDX, CTR_SUB_PATIENT},
+    {CTR_EVENT, CTR_ALL, CTR_TAG_EVENT, 0},
+    {CTR_EVENT, CTR_BY_PRESCRIPTION, CTR_TAG_RX_IDX, 'd'},
 };
 
 static const struct list_route *route_find(enum ctr_kind kind, enum ctr_filter filter) {

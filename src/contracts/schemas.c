@@ -135,6 +135,30 @@ static const struct codec_field appt_policy_fields[] = {
     F_U64("cancel_cutoff_ms"),
     F_U64("updated_height"),
 };
+static const struct codec_field package_fields[] = {
+    F_ID("id"),          F_STR("epc", 128),       F_STR("kind", 8),
+    F_STR("gtin", 14),   F_STR("serial", 20),     F_ID("lot"),
+    F_STR("status", 16), F_ID("holder"),          F_ID("parent"),
+    F_ID("shipment"),    F_ID("ship_to"),         F_U64("children"),
+    F_U64("events"),     F_U64("created_height"),
+};
+static const struct codec_field lot_fields[] = {
+    F_ID("id"),          F_STR("gtin", 14),        F_STR("lot", 20),
+    F_U64("expiry"),     F_ID("manufacturer"),     F_BOOL("recalled"),
+    F_ID("recalled_by"), F_U64("recalled_height"), F_U64("packages"),
+};
+static const struct codec_field event_fields[] = {
+    F_ID("id"),         F_STR("type", 32),      F_STR("action", 8), F_STR("biz_step", 32),
+    F_ID("org"),        F_ID("parent"),         F_ID("source"),     F_ID("destination"),
+    F_U64("epc_count"), F_U64("event_time_ms"), F_U64("height"),    F_U64("index"),
+    F_U64("time_ms"),
+};
+static const struct codec_field rx_fields[] = {
+    F_ID("id"),         F_ID("patient"),     F_ID("prescriber"),
+    F_ID("org"),        F_STR("gtin", 14),   F_STR("code", 64),
+    F_U64("quantity"),  F_U64("refills"),    F_U64("valid_until_ms"),
+    F_U64("dispensed"), F_STR("status", 16), F_U64("created_height"),
+};
 
 SCHEMA(org_schema, "organization", org_fields);
 SCHEMA(identity_schema, "identity", identity_fields);
@@ -147,6 +171,10 @@ SCHEMA(schedule_schema, "schedule", schedule_fields);
 SCHEMA(slot_schema, "slot", slot_fields);
 SCHEMA(appt_schema, "appointment", appt_fields);
 SCHEMA(appt_policy_schema, "appointment_policy", appt_policy_fields);
+SCHEMA(package_schema, "package", package_fields);
+SCHEMA(lot_schema, "lot", lot_fields);
+SCHEMA(event_schema, "epcis_event", event_fields);
+SCHEMA(rx_schema, "prescription", rx_fields);
 
 static const struct codec_schema *const kind_schemas[CTR_KIND_COUNT_] = {
     [CTR_ORG] = &org_schema,
@@ -160,6 +188,10 @@ static const struct codec_schema *const kind_schemas[CTR_KIND_COUNT_] = {
     [CTR_SLOT] = &slot_schema,
     [CTR_APPT] = &appt_schema,
     [CTR_APPT_POLICY] = &appt_policy_schema,
+    [CTR_PACKAGE] = &package_schema,
+    [CTR_LOT] = &lot_schema,
+    [CTR_EVENT] = &event_schema,
+    [CTR_RX] = &rx_schema,
 };
 
 const struct codec_schema *ctr_kind_schema(enum ctr_kind kind) {
@@ -239,6 +271,50 @@ static const struct codec_field appt_reschedule_args[] = {
 };
 static const struct codec_field appt_mark_args[] = {F_ID("appointment"), F_STR("status", 16)};
 
+#define F_EPCS F_STR("epcs", LIM_EPCIS_EPCS_BYTES)
+static const struct codec_field gln_args[] = {F_STR("gln", 13)};
+static const struct codec_field commission_args[] = {
+    F_ID("event"), F_EPCS, F_STR("lot", 20), F_U64("expiry"), F_U64("event_time_ms"),
+};
+static const struct codec_field pack_args[] = {
+    F_ID("event"),
+    F_STR("parent", 128),
+    F_EPCS,
+    F_U64("event_time_ms"),
+};
+static const struct codec_field ship_args[] = {
+    F_ID("event"), F_EPCS, F_STR("source", 13), F_STR("destination", 13), F_U64("event_time_ms"),
+};
+static const struct codec_field receive_args[] = {
+    F_ID("event"),
+    F_EPCS,
+    F_STR("destination", 13),
+    F_U64("event_time_ms"),
+};
+static const struct codec_field observe_args[] = {F_ID("event"), F_EPCS, F_U64("event_time_ms")};
+static const struct codec_field recall_args[] = {F_STR("gtin", 14), F_STR("lot", 20)};
+static const struct codec_field rx_issue_args[] = {
+    F_ID("patient"),   F_STR("gtin", 14), F_STR("code", 64),
+    F_U64("quantity"), F_U64("refills"),  F_U64("valid_until_ms"),
+};
+static const struct codec_field rx_dispense_args[] = {
+    F_ID("rx"),
+    F_ID("event"),
+    F_EPCS,
+    F_U64("event_time_ms"),
+};
+
+SCHEMA(gln_schema, "supply.register_gln", gln_args);
+SCHEMA(commission_schema, "supply.commission", commission_args);
+SCHEMA(pack_schema, "supply.pack", pack_args);
+SCHEMA(unpack_schema, "supply.unpack", pack_args);
+SCHEMA(ship_schema, "supply.ship", ship_args);
+SCHEMA(receive_schema, "supply.receive", receive_args);
+SCHEMA(decommission_schema, "supply.decommission", observe_args);
+SCHEMA(sdispense_schema, "supply.dispense", observe_args);
+SCHEMA(recall_schema, "supply.recall", recall_args);
+SCHEMA(rx_issue_schema, "rx.issue", rx_issue_args);
+SCHEMA(rx_dispense_schema, "rx.dispense", rx_dispense_args);
 SCHEMA(propose_schema, "governance.propose_member", propose_args);
 SCHEMA(vote_schema, "governance.vote", vote_args);
 SCHEMA(register_schema, "identity.register", register_args);
@@ -347,6 +423,39 @@ static const struct method_row methods[] = {
       "practitioner",
       "Marks an appointment checked_in, fulfilled or noshow."},
      ctr_appt_mark},
+    {{"supply", "register_gln", &gln_schema, "admin of an organization",
+      "Registers a GLN (13 digits, check digit) as one of the organization's locations."},
+     ctr_supply_gln},
+    {{"supply", "commission", &commission_schema, "admin or practitioner of a manufacturer",
+      "EPCIS ObjectEvent ADD commissioning: new serials (SGTIN EPC URIs) of one lot and expiry."},
+     ctr_supply_commission},
+    {{"supply", "pack", &pack_schema, "admin or practitioner of the holder",
+      "EPCIS AggregationEvent ADD packing: packages into an SSCC case, which they then move with."},
+     ctr_supply_pack},
+    {{"supply", "unpack", &unpack_schema, "admin or practitioner of the holder",
+      "EPCIS AggregationEvent DELETE unpacking: packages out of their case."},
+     ctr_supply_unpack},
+    {{"supply", "ship", &ship_schema, "admin or practitioner of the holder",
+      "EPCIS ObjectEvent OBSERVE shipping from the holder's GLN to another organization's GLN."},
+     ctr_supply_ship},
+    {{"supply", "receive", &receive_schema, "admin or practitioner of the receiver",
+      "EPCIS ObjectEvent OBSERVE receiving: takes custody of packages shipped to the receiver."},
+     ctr_supply_receive},
+    {{"supply", "decommission", &decommission_schema, "admin or practitioner of the holder",
+      "EPCIS ObjectEvent DELETE decommissioning: the serials leave the supply chain for good."},
+     ctr_supply_decommission},
+    {{"supply", "dispense", &sdispense_schema, "admin or practitioner of the holder",
+      "EPCIS ObjectEvent OBSERVE dispensing without a prescription: marks packages dispensed."},
+     ctr_supply_dispense},
+    {{"supply", "recall", &recall_schema, "the lot's manufacturer, or a regulator",
+      "Recalls a lot: its packages are refused from then on."},
+     ctr_supply_recall},
+    {{"rx", "issue", &rx_issue_schema, "licensed practitioner",
+      "Issues a prescription: patient, medication by GTIN or code, quantity, refills, validity."},
+     ctr_rx_issue},
+    {{"rx", "dispense", &rx_dispense_schema, "admin or practitioner of a pharmacy",
+      "Dispenses a prescription with package serials the pharmacy holds; marks them dispensed."},
+     ctr_rx_dispense},
 };
 
 size_t ctr_method_count(void) {

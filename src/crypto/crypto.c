@@ -298,3 +298,8 @@ void cry_wipe(void *p, size_t len) {
   assert(p != NULL || len == 0);
   sodium_memzero(p, len);
 }
+
+void cry_sha256(struct hash32 *out, const uint8_t *data, size_t len) {
+  _Static_assert(crypto_hash_sha256_BYTES == sizeof(out->b), "SHA-256 is 32 bytes");
+  crypto_hash_sha256(out->b, data, len);
+}

@@ -62,6 +62,9 @@ void cry_hash(struct hash32 *out, const uint8_t *data, size_t len);
  * length byte keeps distinct (tag, data) pairs distinct even when one tag is
  * a prefix of another. */
 void cry_hash_tagged(struct hash32 *out, const char *tag, const uint8_t *data, size_t len);
+/* SHA-256 of data. Not medchain's hash: only for standards that name it
+ * (the GS1 EPCIS event hash, "ni:///sha-256;..."). */
+void cry_sha256(struct hash32 *out, const uint8_t *data, size_t len);
 
 /* Incremental hashing. The state is plain storage the caller owns. With a
  * tag the result equals cry_hash_tagged; with NULL it equals cry_hash.

@@ -185,6 +185,26 @@ _Static_assert(3 * LIM_APPT_SLOTS_PER_TX + 4 <= LIM_TX_WRITES_MAX,
                "one publish call's slots and their index entries fit one transaction's writes");
 _Static_assert(LIM_APPT_SLOTS_PER_TX * 16 <= LIM_BYTES_MAX,
                "one publish call's (start, end) pairs fit a bytes argument");
+/* EPCIS (src/contracts/supply.c): EPCs one event may name. Each EPC costs
+ * a commissioning event three state writes (the package, its history
+ * entry, its lot's index entry), and the event and lot two more, so the
+ * bound keeps an event within one transaction's LIM_TX_WRITES_MAX. A
+ * partner's larger event is split by the partner (the capture endpoint
+ * refuses it with OVERSIZE). */
+#define LIM_EPCIS_EPCS_MAX 20
+/* The space-separated EPC URIs of one event: each at most 96 bytes. */
+#define LIM_EPCIS_EPCS_BYTES (LIM_EPCIS_EPCS_MAX * 97)
+/* Events in one captured EPCIS document; each becomes one transaction. */
+#define LIM_EPCIS_EVENTS_MAX 64
+/* Packages a lot-holders query walks: the largest lot medchain answers
+ * for in one request. */
+#define LIM_LOT_SCAN_MAX 100000
+/* Entries of a package's history (its own events and its cases'). */
+#define LIM_HISTORY_MAX 256
+
+_Static_assert(3 * LIM_EPCIS_EPCS_MAX + 2 <= LIM_TX_WRITES_MAX,
+               "a commissioning event with the most EPCs fits one transaction's writes");
+_Static_assert(LIM_EPCIS_EPCS_BYTES + 512 <= LIM_ARGS_MAX, "an event's EPC list fits the args");
 _Static_assert(LIM_TX_BYTES_MAX > LIM_ARGS_MAX + 2 * LIM_NAME_MAX + LIM_CHAIN_ID_MAX + 200,
                "a transaction must fit its largest arguments and header fields");
 _Static_assert(LIM_ARGS_MAX >= LIM_KEYS_MAX * (32 + LIM_SEALED_KEY_BYTES) + 6 * LIM_STR_MAX,

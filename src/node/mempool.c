@@ -264,6 +264,15 @@ uint32_t node_mempool_pending(const struct node_mempool *mp, const struct hash32
   return s != NULL ? s->pending : 0;
 }
 
+uint64_t node_mempool_next_nonce(const struct node_mempool *mp, const struct hash32 *sender,
+                                 uint64_t committed) {
+  const struct node_mempool_sender *s = sender_find(mp, sender);
+  if (s == NULL || s->tail == NULL || s->tail->nonce < committed) {
+    return committed;
+  }
+  return s->tail->nonce + 1;
+}
+
 static bool sender_ready(const struct node_mempool_sender *s) {
   return s->head != NULL && s->head->nonce == s->next;
 }

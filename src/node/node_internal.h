@@ -52,6 +52,11 @@ struct node_mempool_entry *node_mempool_find(const struct node_mempool *mp,
                                              const struct hash32 *hash);
 /* Entries pending from sender. */
 uint32_t node_mempool_pending(const struct node_mempool *mp, const struct hash32 *sender);
+/* The nonce after sender's highest pending one, or committed when that is
+ * higher (entries a block just committed may still be in the pool until
+ * the recheck: counting them on top of the committed nonce would skip). */
+uint64_t node_mempool_next_nonce(const struct node_mempool *mp, const struct hash32 *sender,
+                                 uint64_t committed);
 /* Senders whose lowest pending nonce is their next one: when non-zero,
  * node_mempool_select returns at least one entry. */
 uint32_t node_mempool_ready_senders(const struct node_mempool *mp);

@@ -131,7 +131,10 @@ int node_operator_find(struct node *n, const struct hash32 *org, struct node_ope
   return rc;
 }
 
-/* Finds the operator and its next nonce (committed + pending). */
+/* Finds the operator and its next nonce: after its highest pending one,
+ * or the committed one (not committed + the pending count, which counts
+ * entries a block just committed twice until the pool is rechecked and
+ * would sign past a gap that never fills). */
 static int op_next(struct node *n, const struct hash32 *org, struct node_operator_info *info,
                    const struct node_op **op, uint64_t *nonce) {
   struct node_view *v = NULL;
@@ -149,7 +152,7 @@ static int op_next(struct node *n, const struct hash32 *org, struct node_operato
     return rc;
   }
   pthread_mutex_lock(&n->mu);
-  *nonce += node_mempool_pending(n->mp, &info->id);
+  *nonce = node_mempool_next_nonce(n->mp, &info->id, *nonce);
   pthread_mutex_unlock(&n->mu);
   return OK;
 }

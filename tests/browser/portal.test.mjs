@@ -814,6 +814,67 @@ async function patientCancels(page, tn, doctor, start) {
   );
   check(slotOnNode(tn, doctor, start).status === "free", "the node agrees: the slot is free again");
   await shot(page, "13-appt-cancelled");
+// ---- drugs: the pharmacy's verification, the regulator's trace and recall -------------
+
+const GTIN = "80614141123458";
+
+/** A manufacturer admitted by the two hospitals commissions two serials of lot L1. */
+function supplyData(tn) {
+  const maker = tn.keygen("maker");
+  tn.tx(tn.admin(HOSPITAL), "governance.propose_member", "name=Browser Pharma",
+    "kind=manufacturer", `admin_pk=@${maker.file}`, `admin_box=@${maker.file}`);
+  const props = JSON.parse(tn.run(["query", "--node", tn.url, "--json", "/v1/proposals?limit=100"]));
+  const prop = props.items.find((p) => p.name === "Browser Pharma").id;
+  tn.tx(tn.admin("lakeside-university-hospital"), "governance.vote", `proposal=${prop}`);
+  tn.tx(maker.file, "supply.commission", `event=${"7e".repeat(32)}`,
+    "epcs=urn:epc:id:sgtin:0614141.812345.S1 urn:epc:id:sgtin:0614141.812345.S2", "lot=L1",
+    "expiry=20301231", "event_time_ms=1700000000000");
+}
+
+async function pharmacyVerifies(page, tn, want, name) {
+  await page.goto(`${tn.url}/#/pharmacy`, { timeout: WAIT_MS });
+  await page.fill("#pharmacy-scan", `(01)${GTIN}(17)301231(10)L1(21)S1`);
+  await page.click("#pharmacy-verify-btn");
+  check(
+    await until(page, (w) => document.querySelector("#pharmacy-verdict .badge")?.textContent === w, want),
+    `the pharmacy's scan verifies as ${want}`,
+  );
+  await shot(page, name);
+  await page.fill("#pharmacy-scan", "(01)80614141123459(21)S1");
+  await page.click("#pharmacy-verify-btn");
+  check(
+    await until(page, () =>
+      /GS1_CHECK_DIGIT/.test(document.querySelector("#view-pharmacy .error")?.textContent ?? "")),
+    "a wrong check digit is caught in the page",
+  );
+}
+
+async function regulatorTracesAndRecalls(page, tn) {
+  await page.goto(`${tn.url}/#/regulator`, { timeout: WAIT_MS });
+  await page.fill("#regulator-serial", `${GTIN} S1`);
+  await page.click("#regulator-trace-form button");
+  check(
+    await until(page, () =>
+      /Browser Pharma/.test(document.querySelector("#regulator-graph")?.textContent ?? "")),
+    "the custody graph names the manufacturer",
+  );
+  await page.fill("#regulator-gtin", GTIN);
+  await page.fill("#regulator-lot", "L1");
+  await page.click("#regulator-lot-form button");
+  check(
+    await until(page, () =>
+      /Browser Pharma/.test(document.querySelector("#regulator-holders tbody")?.textContent ?? "")),
+    "the lot's holders are listed",
+  );
+  await openKey(page, "regulator", tn.admin("national-health-regulator"), "");
+  await page.waitForSelector("#regulator-recall:not([hidden])", { timeout: KEY_WAIT_MS });
+  await page.click("#regulator-recall");
+  check(
+    await until(page, () =>
+      /Recalled in block/.test(document.querySelector("#view-regulator .note")?.textContent ?? "")),
+    "the regulator recalls the lot from the page",
+  );
+  await shot(page, "11-regulator-recalled");
 }
 
 async function main() {
@@ -872,6 +933,10 @@ async function main() {
     await doctorSeesDay(page, tn, doctor, patient, booked.start);
     await patientCancels(page, tn, doctor, booked.start);
     await recordsSteps(page, tn, patient, doctor);
+    supplyData(tn);
+    await pharmacyVerifies(page, tn, "verified", "10-pharmacy-verified");
+    await regulatorTracesAndRecalls(page, tn);
+    await pharmacyVerifies(page, tn, "recalled", "12-pharmacy-recalled");
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${tn.url}/#/explorer`);

@@ -289,6 +289,7 @@ def populate(net):
     code, d = http.get(f"/v1/identities/{doctor['id']}")
     ids["org"] = d["org"]
     populate_appt(net, doctor, patient, ids)
+    ids["event"] = populate_supply(net, a)
     return doctor, patient, record, ids
 
 
@@ -311,6 +312,25 @@ def populate_appt(net, doctor, patient, ids):
     ids["appointment"] = http.get(f"/v1/slots/{ids['slot']}")[1]["appointment"]
     out = net.run_ok("appt", "--node", net.url(), "--key", patient["file"], "view-key")
     ids["view_key"] = out.strip().split("=", 1)[1]
+
+
+SUPPLY_GTIN = "80614141123458"
+
+
+def populate_supply(net, a):
+    """A manufacturer admitted by governance commissions two serials of lot
+    L1: the drug routes' examples. Returns the event hash (hex)."""
+    maker = net.keygen("openapi-maker")
+    net.tx_ok(a, "governance.propose_member", "name=Openapi Pharma", "kind=manufacturer",
+              f"admin_pk=@{maker['file']}", f"admin_box=@{maker['file']}")
+    code, page = net.http().get("/v1/proposals?limit=100")
+    prop = [p["id"] for p in page["items"] if p["name"] == "Openapi Pharma"][0]
+    net.tx_ok(net.admin_key("lakeside-university-hospital"), "governance.vote", f"proposal={prop}")
+    event = secrets.token_hex(32)
+    epcs = "urn:epc:id:sgtin:0614141.812345.S1 urn:epc:id:sgtin:0614141.812345.S2"
+    net.tx_ok(maker["file"], "supply.commission", f"event={event}", f"epcs={epcs}", "lot=L1",
+              "expiry=20301231", "event_time_ms=1700000000000")
+    return event
 
 
 # ---- the walk --------------------------------------------------------------------------------
@@ -418,6 +438,8 @@ def walk_errors(w, path_values, bad_path, reader, outsider):
                 url = path + "?raw=2"
             elif any(p["name"] == "key" and p.get("required") for p in params):
                 url = path  # the required key left out
+            elif any(p["name"] == "gtin" and p["in"] == "query" for p in params):
+                url = path + "?gtin=80614141123459&serial=S1"  # a wrong check digit
             else:
                 url = None
             mc.check(url is not None, f"GET {path}: a request that answers 400")
@@ -428,14 +450,34 @@ def walk_errors(w, path_values, bad_path, reader, outsider):
             if path_params:
                 n = path_params[0]
                 unknown = "999999999" if n == "height" else UNKNOWN_ID
-                w.check("GET", path, path.replace("{" + n + "}", unknown), expect=404, key=key,
-                        what="(unknown)")
+                url = path.replace("{" + n + "}", unknown)
+                if len(path_params) > 1:  # "/v1/drugs/{gtin}/{serial}/...": a known
+                    url = path            # first part, an unknown last one
+                    for q in path_params[:-1]:
+                        url = url.replace("{" + q + "}", path_values[(path, q)])
+                    url = url.replace("{" + path_params[-1] + "}", "NOPE")
+                w.check("GET", path, url, expect=404, key=key, what="(unknown)")
         mc.check(("401" in codes) == bool(op.get("security")),
                  f"GET {path}: 401 documented exactly for signed reads")
         if "401" in codes:
             w.check("GET", path, good, expect=401, what="(unsigned)")
         if "403" in codes:
             w.check("GET", path, good, expect=403, key=outsider, what="(not the signer's)")
+
+
+def walk_capture(w):
+    """POST /v1/epcis/capture: a document without events, then a valid one
+    unsigned (test_supply.py captures signed documents end to end)."""
+    path = "/v1/epcis/capture"
+    w.check("POST", path, path, json.dumps({"type": "EPCISDocument"}).encode(),
+            "application/json", expect=400, what="(no events)")
+    event = {"type": "ObjectEvent", "eventTime": "2024-03-01T08:00:00Z",
+             "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "bizStep": "dispensing",
+             "epcList": ["urn:epc:id:sgtin:0614141.812345.S1"]}
+    doc = {"type": "EPCISDocument", "schemaVersion": "2.0",
+           "epcisBody": {"eventList": [event]}}
+    w.check("POST", path, path, json.dumps(doc).encode(), "application/json", expect=401,
+            what="(unsigned)")
 
 
 def walk_txs(w, net, doctor, patient, record):
@@ -538,12 +580,21 @@ def main():
         path_values[("/v1/appointments/{id}", "id")] = ids["appointment"]
         path_values[("/v1/appointment-policies/{id}", "id")] = ids["org"]
         path_values[("/v1/patients/{id}/appointments", "id")] = patient["id"]
+        path_values.update({
+            ("/v1/drugs/{gtin}/{serial}/history", "gtin"): SUPPLY_GTIN,
+            ("/v1/drugs/{gtin}/{serial}/history", "serial"): "S1",
+            ("/v1/drugs/lots/{gtin}/{lot}/holders", "gtin"): SUPPLY_GTIN,
+            ("/v1/drugs/lots/{gtin}/{lot}/holders", "lot"): "L1",
+            ("/v1/epcis/events/{id}", "id"): ids["event"]})
         values = {("/v1/appointments", "practitioner"): doctor["id"],
                   "practitioner": doctor["id"],
                   ("/v1/patients/{id}/appointments", "view_key"): ids["view_key"],
                   ("/v1/slots", "status"): "free", ("/v1/appointments", "status"): "booked",
                   ("/v1/appointments", "from"): "1", ("/v1/slots", "from"): "1",
-                  ("/v1/patients/{id}/appointments", "from"): "1","limit": "2", "from": "1", "raw": "1", "wait": "commit",
+                  ("/v1/patients/{id}/appointments", "from"): "1",
+                  ("/v1/drugs/verify", "gtin"): SUPPLY_GTIN, ("/v1/drugs/verify", "serial"): "S1",
+                  ("/v1/drugs/verify", "lot"): "L1", ("/v1/drugs/verify", "expiry"): "301231",
+                  "limit": "2", "from": "1", "raw": "1", "wait": "commit",
                   "patient": patient["id"], "grantee": doctor["id"], "record": record,
                   "org": ids["org"], ("/v1/state/proof", "key"): "00" + UNKNOWN_ID}
         for kind in KINDS:
@@ -569,10 +620,12 @@ def main():
 
         walk_reads(w, values, path_values, ids["auditor"]["file"],
                    {"/v1/records/{id}/content": patient["file"]})
-        walk_errors(w, path_values, {"id": "zz", "height": "abc", "hash": "12", "pk": "x"},
+        walk_errors(w, path_values, {"id": "zz", "height": "abc", "hash": "12", "pk": "x",
+                                     "gtin": "zz"},
                     ids["auditor"]["file"], ids["other"]["file"])
         walk_txs(w, net, doctor, patient, record)
         walk_fhir_create(w)
+        walk_capture(w)
         # An upload: unsigned it is refused before anything is stored (the
         # signed upload is what `medchain records put` did above).
         w.check("PUT", "/v1/blobs/{hash}", f"/v1/blobs/{stored_hash}", body=b"ciphertext",

@@ -38,8 +38,11 @@ static void test_error_table_unique(void **state) {
     assert_true(strlen(err_str(i)) > 0);
     int http = err_http_status(i);
     assert_true(http >= 200 && http < 600);
-    for (const char *p = err_name(i); *p != '\0'; p++) {
-      assert_true((*p >= 'A' && *p <= 'Z') || *p == '_');
+    /* Upper case, underscores, digits after the first letter ("GS1_..."). */
+    const char *name = err_name(i);
+    assert_true(name[0] >= 'A' && name[0] <= 'Z');
+    for (const char *p = name; *p != '\0'; p++) {
+      assert_true((*p >= 'A' && *p <= 'Z') || *p == '_' || (*p >= '0' && *p <= '9'));
     }
   }
   assert_int_equal(err_from_name("NO_SUCH_CODE"), -1);
@@ -124,6 +127,25 @@ static void test_error_numbers_pinned(void **state) {
       "CANCEL_CUTOFF",
       "NOT_YOUR_BOOKING",
       "APPOINTMENT_CLOSED",
+      "GS1_MALFORMED",
+      "GS1_CHECK_DIGIT",
+      "SERIAL_EXISTS",
+      "UNKNOWN_SERIAL",
+      "NOT_HOLDER",
+      "IN_TRANSIT",
+      "NO_MATCHING_SHIPMENT",
+      "PACKAGE_DISPENSED",
+      "PACKAGE_DECOMMISSIONED",
+      "LOT_RECALLED",
+      "PACKAGE_EXPIRED",
+      "UNKNOWN_GLN",
+      "UNKNOWN_LOT",
+      "IN_CASE",
+      "EVENT_EXISTS",
+      "UNKNOWN_PRESCRIPTION",
+      "PRESCRIPTION_EXPIRED",
+      "OVER_DISPENSE",
+      "MEDICATION_MISMATCH",
   };
   assert_int_equal(ERR_COUNT_, ARRAY_LEN(pinned));
   for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {

@@ -4,8 +4,9 @@
 // stays there while the explorer is shown.
 import { initDoctor } from "./doctor.js";
 import { initExplorer } from "./explorer.js";
-import { initLater } from "./later.js";
 import { initPatient } from "./patient.js";
+import { initPharmacy } from "./pharmacy.js";
+import { initRegulator } from "./regulator.js";
 import { $ } from "./ui.js";
 
 const win = $("#window");
@@ -20,20 +21,8 @@ const views = {
   explorer: () => initExplorer($("#view-explorer"), win),
   patient: () => initPatient($("#view-patient")),
   doctor: () => initDoctor($("#view-doctor")),
-  pharmacy: () =>
-    initLater($("#view-pharmacy"), {
-      title: "Pharmacy",
-      what: "Verify a drug package by its GS1 serial, and dispense against a prescription, never beyond what was prescribed.",
-      until:
-        "This view comes with the prescriptions and drug traceability issue; nothing here works yet.",
-    }),
-  regulator: () =>
-    initLater($("#view-regulator"), {
-      title: "Regulator",
-      what: "Trace a package through its cases from commissioning to dispensing, recall a lot, and audit the ledger.",
-      until:
-        "This view comes with the drug traceability issue. Meanwhile `medchain verify` re-checks a whole ledger offline.",
-    }),
+  pharmacy: () => initPharmacy($("#view-pharmacy")),
+  regulator: () => initRegulator($("#view-regulator")),
 };
 const built = new Map();
 
