@@ -770,7 +770,7 @@ async function patientBooks(page, tn, patient, doctor) {
     await until(page, () => document.querySelectorAll("#appt-free .appt-book").length === 4),
     "the doctor's four free slots of the week are listed",
   );
-  await shot(page, "10-appt-free");
+  await shot(page, "20-appt-free");
   const slotId = await page.getAttribute("#appt-free .appt-book", "data-slot");
   await page.click("#appt-free .appt-book");
   check(
@@ -785,7 +785,7 @@ async function patientBooks(page, tn, patient, doctor) {
   check(onNode.id === slotId && onNode.status === "busy", "the node agrees: the slot is busy");
   const appt = JSON.parse(tn.run(["query", "--node", tn.url, "--json", `/v1/appointments/${onNode.appointment}`]));
   check(!JSON.stringify(appt).includes(patient.id), "the appointment on chain does not name the patient");
-  await shot(page, "11-appt-booked");
+  await shot(page, "21-appt-booked");
   return { start, slotId };
 }
 
@@ -801,7 +801,7 @@ async function doctorSeesDay(page, tn, doctor, patient, start) {
     ),
     "the doctor's day shows the booking, opened to the patient",
   );
-  await shot(page, "12-doctor-day");
+  await shot(page, "22-doctor-day");
 }
 
 async function patientCancels(page, tn, doctor, start) {
@@ -813,7 +813,9 @@ async function patientCancels(page, tn, doctor, start) {
     "the patient cancels and the appointment leaves their list",
   );
   check(slotOnNode(tn, doctor, start).status === "free", "the node agrees: the slot is free again");
-  await shot(page, "13-appt-cancelled");
+  await shot(page, "23-appt-cancelled");
+}
+
 // ---- drugs: the pharmacy's verification, the regulator's trace and recall -------------
 
 const GTIN = "80614141123458";
@@ -874,7 +876,7 @@ async function regulatorTracesAndRecalls(page, tn) {
       /Recalled in block/.test(document.querySelector("#view-regulator .note")?.textContent ?? "")),
     "the regulator recalls the lot from the page",
   );
-  await shot(page, "11-regulator-recalled");
+  await shot(page, "31-regulator-recalled");
 }
 
 async function main() {
@@ -934,9 +936,9 @@ async function main() {
     await patientCancels(page, tn, doctor, booked.start);
     await recordsSteps(page, tn, patient, doctor);
     supplyData(tn);
-    await pharmacyVerifies(page, tn, "verified", "10-pharmacy-verified");
+    await pharmacyVerifies(page, tn, "verified", "30-pharmacy-verified");
     await regulatorTracesAndRecalls(page, tn);
-    await pharmacyVerifies(page, tn, "recalled", "12-pharmacy-recalled");
+    await pharmacyVerifies(page, tn, "recalled", "32-pharmacy-recalled");
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${tn.url}/#/explorer`);
