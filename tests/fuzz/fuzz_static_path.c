@@ -12,7 +12,7 @@
  * a reply with a file holds a regular file inside the web directory (its
  * real path, read back from /proc, starts with the directory's) that is
  * never the secret; every other reply is a JSON error whose stable code
- * maps to its status.
+ * maps to its status (under /fhir, an OperationOutcome carrying it).
  */
 #include "api/api_internal.h"
 
@@ -112,10 +112,15 @@ static void check_file(const struct api_reply *rep) {
   }
 }
 
-static void check_error(const struct api_reply *rep) {
+/* A JSON error whose stable code maps to its status; under /fhir the
+ * FHIR facade's OperationOutcome, which carries the same code. */
+static void check_error(const struct api_reply *rep, const char *path) {
   char code[64];
-  if (strcmp(rep->content_type, "application/json") != 0 ||
-      api_json_lookup(rep->body, "error.code", code, sizeof(code)) != OK) {
+  bool fhir = strcmp(path, "/fhir") == 0 || strncmp(path, "/fhir/", 6) == 0;
+  const char *ctype = fhir ? "application/fhir+json" : "application/json";
+  const char *where = fhir ? "issue.0.details.coding.0.code" : "error.code";
+  if (strcmp(rep->content_type, ctype) != 0 ||
+      api_json_lookup(rep->body, where, code, sizeof(code)) != OK) {
     abort();
   }
   int err = err_from_name(code);
@@ -155,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     check_file(&rep);
   } else if (rep.status >= 400) {
-    check_error(&rep);
+    check_error(&rep, path);
   }
   api_reply_free(&rep);
   free(path);
