@@ -1,2 +1,0 @@
-# Empty dependencies file for medchain.
-# This may be replaced when dependencies are built.
