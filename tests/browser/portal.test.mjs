@@ -564,6 +564,21 @@ async function patientExports(page, tn, patient, rec) {
     await until(page, () => document.querySelector("#patient-ecg")?.dataset.leads === "12"),
     "the patient's export is plotted too (12 leads)",
   );
+  // The ECG also saves as a PhysioNet WFDB record (format 16): its signal
+  // file holds exactly the samples of the synthetic vector imported.
+  const wfdb = page.waitForEvent("download", { timeout: WAIT_MS }).catch(() => null);
+  await page.click("#patient-wfdb-dat").catch(() => null);
+  const wd = await wfdb;
+  check(wd !== null && wd.suggestedFilename() === "synth212.dat", "the ECG saves as WFDB too");
+  if (wd !== null) {
+    const datFile = path.join(ARTIFACTS, "export.dat");
+    await wd.saveAs(datFile);
+    const want = fs.readFileSync(path.join(path.dirname(ECG_VECTOR), "synth16.dat"));
+    check(
+      Buffer.compare(fs.readFileSync(datFile), want) === 0,
+      "the WFDB signal file equals the vector's samples (format 16)",
+    );
+  }
   const exportRow = `#patient-audit tr[data-record="${rec.record}"][data-accessor="${patient.id}"][data-purpose="export"][data-outcome="granted"]`;
   check(
     await until(page, (sel) => document.querySelector(sel) !== null, exportRow),

@@ -1,13 +1,14 @@
 // The panel that shows a record opened in the page (records.js): an ECG
 // Observation plotted on a canvas (ecgplot.js: one strip per lead) with its
 // leads listed, any other JSON as text, and for the patient's export the
-// plaintext as a download.
+// plaintext as a download (an ECG also as a WFDB record, wfdb.js).
 //
 // The download is a Blob URL: the bytes stay in this page's memory (nothing
 // is stored or sent), and the URL is revoked when the panel is cleared or
 // shows another record. The Content-Security-Policy needs nothing for it: a
 // download is a navigation, which no directive of API_PORTAL_CSP governs.
 import { plotEcg } from "./ecgplot.js";
+import { observationToWfdb } from "./wfdb.js";
 import { isEcgObservation, parseRecord, recordFileName } from "./records.js";
 import { clear, el, errorBox, shortId, showError } from "./ui.js";
 
@@ -28,11 +29,42 @@ export function recordViewer(prefix) {
     "aria-live": "polite",
   });
 
+  let wfdbUrls = [];
+
   function release() {
     if (url !== null) {
       URL.revokeObjectURL(url);
       url = null;
     }
+    wfdbUrls.forEach((u) => URL.revokeObjectURL(u));
+    wfdbUrls = [];
+  }
+
+  /** The ECG as a PhysioNet WFDB record (format 16): two more downloads. */
+  function wfdbLinks(json) {
+    let w;
+    try {
+      w = observationToWfdb(json);
+    } catch (e) {
+      const err = errorBox();
+      showError(err, { code: "ECG_MALFORMED", message: e.message });
+      box.append(err);
+      return;
+    }
+    const files = [
+      [`${w.name}.hea`, new Blob([w.hea], { type: "text/plain" }), "hea"],
+      [`${w.name}.dat`, new Blob([w.dat], { type: "application/octet-stream" }), "dat"],
+    ];
+    const links = files.map(([name, blob, kind]) => {
+      const u = URL.createObjectURL(blob);
+      wfdbUrls.push(u);
+      return el(
+        "a",
+        { href: u, download: name, id: `${prefix}-wfdb-${kind}`, class: "button-link" },
+        `Save ${name}`,
+      );
+    });
+    box.append(el("p", { class: "download" }, "As WFDB (format 16): ", links[0], " ", links[1]));
   }
 
   function clearView() {
@@ -90,6 +122,9 @@ export function recordViewer(prefix) {
     }
     const link = download ? downloadLink(record, plain, json) : null;
     if (isEcgObservation(json)) {
+      if (download) {
+        wfdbLinks(json);
+      }
       ecg(json);
     } else if (json !== null) {
       const text = JSON.stringify(json, null, 2);
