@@ -125,7 +125,8 @@
   X(ERR_PRESCRIPTION_EXPIRED, "PRESCRIPTION_EXPIRED", 409, "the prescription is no longer valid")  \
   X(ERR_OVER_DISPENSE, "OVER_DISPENSE", 409, "this would dispense more than was prescribed")       \
   X(ERR_MEDICATION_MISMATCH, "MEDICATION_MISMATCH", 409,                                           \
-    "the package is not the prescribed medication")
+    "the package is not the prescribed medication")                                                \
+  X(ERR_SLOT_OVERLAP, "SLOT_OVERLAP", 409, "the practitioner already has a slot at that time")
 
 enum err {
 #define ERR_ENUM_(sym, name, http, msg) sym,

@@ -190,6 +190,61 @@ int ctr_appt_schedule(struct ctr_ctx *c, const struct codec_value *a) {
 
 /* ---- publish --------------------------------------------------------------------------- */
 
+/* Whether the practitioner already has a slot overlapping [start, end) in
+ * the committed state: the index holds their slots by start, and no slot
+ * is longer than LIM_APPT_SLOT_MS_MAX, so only starts from start - that
+ * bound up to end can overlap. Slots published earlier in the same block
+ * are not in the committed state; publish checks its own pairs against
+ * each other (docs/contracts.md says what that leaves). */
+static int overlap_check(struct ctr_ctx *c, const struct hash32 *practitioner, uint64_t start,
+                         uint64_t end) {
+  struct ctr_skey prefix, from;
+  uint8_t sub = CTR_SUB_PRACTITIONER;
+  ctr_skey_init(&prefix, CTR_TAG_SLOT_IDX);
+  ctr_skey_add(&prefix, &sub, 1);
+  ctr_skey_add_id(&prefix, practitioner);
+  from = prefix;
+  ctr_skey_add_u64(&from, start > LIM_APPT_SLOT_MS_MAX ? start - LIM_APPT_SLOT_MS_MAX : 0);
+  struct state_iter *it = NULL;
+  int rc = state_iter_begin(c->st, ctr_skey_bytes(&prefix), ctr_skey_bytes(&from), &it);
+  if (rc != OK) {
+    return rc;
+  }
+  for (uint32_t seen = 0;; seen++) {
+    struct bytes key, val;
+    rc = state_iter_next(it, &key, &val);
+    if (rc != OK) {
+      rc = rc == ERR_NOT_FOUND ? OK : rc;
+      break;
+    }
+    if (seen >= LIM_APPT_SCAN_MAX) {
+      rc = ERR_LIMIT;
+      break;
+    }
+    if (key.len != prefix.len + 8 + 32) {
+      rc = ERR_CORRUPT;
+      break;
+    }
+    if (base_get_u64be(key.ptr + prefix.len) >= end) {
+      break; /* starts at or after the end: none further can overlap */
+    }
+    struct hash32 id;
+    memcpy(id.b, key.ptr + prefix.len + 8, sizeof(id.b));
+    struct ctr_slot other;
+    rc = ctr_load(c->st, &id, &other);
+    if (rc != OK) {
+      rc = rc == ERR_NOT_FOUND ? ERR_CORRUPT : rc;
+      break;
+    }
+    if (other.end_ms > start) {
+      rc = ERR_SLOT_OVERLAP;
+      break;
+    }
+  }
+  state_iter_end(it);
+  return rc;
+}
+
 /* One (start, end) pair: shape, then time, then novelty. */
 static int slot_check(struct ctr_ctx *c, const struct ctr_schedule *s, const uint8_t *pair,
                       struct ctr_slot *out) {
@@ -214,6 +269,10 @@ static int slot_check(struct ctr_ctx *c, const struct ctr_schedule *s, const uin
   }
   if (seen) {
     return ERR_EXISTS;
+  }
+  rc = overlap_check(c, &s->practitioner, start, end);
+  if (rc != OK) {
+    return rc;
   }
   out->schedule = s->id;
   out->org = s->org;
@@ -255,6 +314,17 @@ int ctr_appt_publish(struct ctr_ctx *c, const struct codec_value *a) {
   size_t n = pairs.len / 16;
   if (pairs.len % 16 != 0 || n == 0 || n > LIM_APPT_SLOTS_PER_TX) {
     return ERR_BAD_ARGS;
+  }
+  /* The call's own pairs must not overlap one another (the committed
+   * state cannot show them yet); an identical pair is ALREADY_EXISTS below. */
+  for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < i; k++) {
+      uint64_t si = base_get_u64be(pairs.ptr + 16 * i), ei = base_get_u64be(pairs.ptr + 16 * i + 8);
+      uint64_t sk = base_get_u64be(pairs.ptr + 16 * k), ek = base_get_u64be(pairs.ptr + 16 * k + 8);
+      if (si < ek && sk < ei && si != sk) {
+        return ERR_SLOT_OVERLAP;
+      }
+    }
   }
   /* Checked as they are written: a slot repeated within the call meets
    * its own buffered write and is ALREADY_EXISTS, and the ledger drops

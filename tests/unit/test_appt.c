@@ -574,6 +574,48 @@ static void test_publish(void **state) {
                             ((struct codec_value){.type = CODEC_BYTES, .bytes = {buf, 20}})));
 }
 
+/* A practitioner is never offered twice at one time: a slot that overlaps
+ * one of theirs, on any of their schedules, or another slot of the same
+ * call, is SLOT_OVERLAP and nothing of the call stays; touching slots and
+ * other practitioners at the same time are fine. */
+static void test_publish_overlap(void **state) {
+  struct fx *f = *state;
+  uint64_t t = 0;
+  struct hash32 sch = clinic(f, &t); /* PRAC_A: eight 30-minute slots from t */
+  EXPECT(OK,
+         CALL(f, ADMIN_A, "appt", "create_schedule", v_id(f->act[PRAC_A].id), v_str("ecg-test")));
+  struct hash32 second = schedule_of(f);
+  assert_memory_not_equal(second.b, sch.b, 32);
+  struct bytes val;
+  /* Shifted by ten minutes, on the same and on another schedule. */
+  EXPECT(ERR_SLOT_OVERLAP, publish(f, ADMIN_A, &sch, t + 10 * MIN_MS, 30 * MIN_MS, 1));
+  EXPECT(ERR_SLOT_OVERLAP, publish(f, ADMIN_A, &second, t, 30 * MIN_MS, 1));
+  EXPECT(ERR_SLOT_OVERLAP, publish(f, PRAC_A, &second, t - 20 * MIN_MS, 30 * MIN_MS, 1));
+  struct hash32 none = slot_at(&second, t);
+  EXPECT(ERR_NOT_FOUND, ctr_get(f->st, CTR_SLOT, &none, &val));
+  /* A long slot covering several of them. */
+  EXPECT(ERR_SLOT_OVERLAP, publish(f, ADMIN_A, &second, t - 2 * HOUR_MS, 4 * HOUR_MS, 1));
+  /* Touching: ends where the first starts, starts where the last ends. */
+  EXPECT(OK, publish(f, ADMIN_A, &second, t - 30 * MIN_MS, 30 * MIN_MS, 1));
+  EXPECT(OK, publish(f, ADMIN_A, &second, t + 8 * 30 * MIN_MS, 30 * MIN_MS, 1));
+  /* Two pairs of one call that overlap each other: neither stays. */
+  uint64_t d = t + 2 * DAY_MS;
+  uint8_t buf[32];
+  base_put_u64be(buf, d);
+  base_put_u64be(buf + 8, d + 30 * MIN_MS);
+  base_put_u64be(buf + 16, d + 15 * MIN_MS);
+  base_put_u64be(buf + 24, d + 45 * MIN_MS);
+  EXPECT(ERR_SLOT_OVERLAP, CALL(f, ADMIN_A, "appt", "publish", v_id(second),
+                                ((struct codec_value){.type = CODEC_BYTES, .bytes = {buf, 32}})));
+  struct hash32 first = slot_at(&second, d);
+  EXPECT(ERR_NOT_FOUND, ctr_get(f->st, CTR_SLOT, &first, &val));
+  /* Another practitioner at the same time is another person's time. */
+  EXPECT(OK,
+         CALL(f, ADMIN_B, "appt", "create_schedule", v_id(f->act[PRAC_B].id), v_str("consult")));
+  struct hash32 other = schedule_of(f);
+  EXPECT(OK, publish(f, ADMIN_B, &other, t, 30 * MIN_MS, 4));
+}
+
 static void test_book(void **state) {
   struct fx *f = *state;
   uint64_t t = 0;
@@ -853,6 +895,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_commitment, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_schedule, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_publish, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_publish_overlap, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_book, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_reschedule, fx_setup, fx_teardown),

@@ -146,6 +146,7 @@ static void test_error_numbers_pinned(void **state) {
       "PRESCRIPTION_EXPIRED",
       "OVER_DISPENSE",
       "MEDICATION_MISMATCH",
+      "SLOT_OVERLAP",
   };
   assert_int_equal(ERR_COUNT_, ARRAY_LEN(pinned));
   for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
