@@ -20,13 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAP_BYTES (256u * 1024u * 1024u)
-#define T0_MS 1700000000000ull
-#define HOUR_MS 3600000ull
-
-/* Error codes compared by name so a failure reads "CONSENT_REQUIRED". */
-#define EXPECT(code, expr) assert_string_equal(err_name(expr), err_name(code))
-
 /* ---- actors --------------------------------------------------------------- */
 
 enum {
@@ -43,149 +36,7 @@ enum {
   NACT,
 };
 
-struct actor {
-  struct cry_keys *k;
-  struct hash32 id;
-  struct pubkey pk;
-  struct boxkey box;
-};
-
-struct fx {
-  char dir[64];
-  struct store *s;
-  struct store_txn *t;
-  struct state *st;
-  struct actor act[NACT];
-  uint64_t height;
-  uint64_t time_ms;
-  uint64_t ntx;
-  struct hash32 last_tx_hash;
-  uint8_t args[LIM_ARGS_MAX];
-  size_t args_len;
-};
-
-static struct bytes bs(const char *s) {
-  return (struct bytes){(const uint8_t *)s, strlen(s)};
-}
-
-static void actor_keys(struct actor *a, uint8_t seed, uint8_t generation) {
-  uint8_t s[CRY_SEED_BYTES];
-  memset(s, 0x5a, sizeof(s));
-  s[0] = seed;
-  s[1] = generation;
-  cry_keys_destroy(a->k);
-  a->k = cry_keys_from_seed(s);
-  assert_non_null(a->k);
-  cry_keys_sign_pk(a->k, &a->pk);
-  cry_keys_box_pk(a->k, &a->box);
-}
-
-static struct hash32 hash_of(const char *tag, const char *s) {
-  struct hash32 h;
-  cry_hash_tagged(&h, tag, (const uint8_t *)s, strlen(s));
-  return h;
-}
-
-/* ---- argument values ------------------------------------------------------ */
-
-static struct codec_value v_id(struct hash32 h) {
-  return (struct codec_value){.type = CODEC_ID, .id = h};
-}
-static struct codec_value v_pk(const struct pubkey *p) {
-  struct codec_value v = {.type = CODEC_PUBKEY};
-  memcpy(v.id.b, p->b, 32);
-  return v;
-}
-static struct codec_value v_box(const struct boxkey *p) {
-  struct codec_value v = {.type = CODEC_PUBKEY};
-  memcpy(v.id.b, p->b, 32);
-  return v;
-}
-static struct codec_value v_str(const char *s) {
-  return (struct codec_value){.type = CODEC_STR, .bytes = bs(s)};
-}
-static struct codec_value v_u64(uint64_t x) {
-  return (struct codec_value){.type = CODEC_U64, .u64 = x};
-}
-
-/* ---- driving the executor ------------------------------------------------- */
-
-static void root_now(struct fx *f, struct hash32 *root) {
-  assert_int_equal(state_root_update(f->st, root), OK);
-}
-
-static uint64_t next_nonce(struct fx *f, const struct hash32 *id) {
-  uint64_t n = 0;
-  assert_int_equal(ctr_next_nonce(f->st, id, &n), OK);
-  return n;
-}
-
-static void tx_init(struct fx *f, struct tx *tx, int who, const char *contract,
-                    const char *method) {
-  memset(tx, 0, sizeof(*tx));
-  tx->chain_id = bs("medchain-test");
-  tx->sender = f->act[who].id;
-  tx->pubkey = f->act[who].pk;
-  tx->nonce = next_nonce(f, &tx->sender);
-  tx->contract = bs(contract);
-  tx->method = bs(method);
-  tx->args = (struct bytes){f->args, f->args_len};
-}
-
-/* Admits and runs tx as the ledger does; a refusal must leave the root. */
-static int submit(struct fx *f, const struct tx *tx) {
-  f->ntx++;
-  f->height++;
-  f->time_ms += 1000;
-  uint8_t n[8];
-  base_put_u64be(n, f->ntx);
-  struct ledger_env env = {
-      .chain_id = bs("medchain-test"), .height = f->height, .time_ms = f->time_ms, .index = 0};
-  cry_hash_tagged(&env.tx_hash, "test.tx", n, sizeof(n));
-  f->last_tx_hash = env.tx_hash;
-  struct hash32 before;
-  struct hash32 after;
-  root_now(f, &before);
-  int rc = ctr_admit(f->st, tx, &env);
-  if (rc != OK) {
-    state_tx_abort(f->st);
-    root_now(f, &after);
-    assert_memory_equal(before.b, after.b, 32);
-    return rc;
-  }
-  assert_int_equal(state_tx_commit(f->st), OK);
-  root_now(f, &before);
-  rc = ctr_call(f->st, tx, &env);
-  if (rc != OK) {
-    state_tx_abort(f->st);
-    root_now(f, &after);
-    assert_memory_equal(before.b, after.b, 32);
-    return rc;
-  }
-  assert_int_equal(state_tx_commit(f->st), OK);
-  root_now(f, &after);
-  assert_memory_not_equal(before.b, after.b, 32);
-  return OK;
-}
-
-static int call_v(struct fx *f, int who, const char *contract, const char *method,
-                  const struct codec_value *vals, size_t n) {
-  const struct ctr_method *m = ctr_method_find(bs(contract), bs(method));
-  assert_non_null(m);
-  assert_int_equal(n, m->args->nfields);
-  int rc = codec_record_encode(m->args, vals, f->args, sizeof(f->args), &f->args_len);
-  if (rc != OK) {
-    fprintf(stderr, "encode %s.%s: %s\n", contract, method, err_name(rc));
-  }
-  assert_int_equal(rc, OK);
-  struct tx tx;
-  tx_init(f, &tx, who, contract, method);
-  return submit(f, &tx);
-}
-
-#define VALS(...) ((const struct codec_value[]){__VA_ARGS__})
-#define NVALS(...) (sizeof(VALS(__VA_ARGS__)) / sizeof(struct codec_value))
-#define CALL(f, who, c, m, ...) call_v(f, who, c, m, VALS(__VA_ARGS__), NVALS(__VA_ARGS__))
+#include "ctr_fixture.h"
 
 /* ---- fixture -------------------------------------------------------------- */
 
@@ -198,26 +49,7 @@ static struct hash32 org_of(int founder) {
   return hash_of("medchain.org.v1", org_names[founder]);
 }
 
-static int fx_setup(void **state) {
-  assert_int_equal(cry_init(), OK);
-  struct fx *f = calloc(1, sizeof(*f));
-  assert_non_null(f);
-  for (int i = 0; i < NACT; i++) {
-    actor_keys(&f->act[i], (uint8_t)(i + 1), 0);
-    cry_id_from_pk(&f->act[i].id, &f->act[i].pk);
-  }
-  snprintf(f->dir, sizeof(f->dir), "/tmp/medchain-supply-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  assert_int_equal(store_open(&f->s, f->dir, MAP_BYTES), OK);
-  assert_int_equal(store_write_begin(f->s, &f->t), OK);
-  assert_int_equal(state_create(&f->st, f->t), OK);
-  struct ledger_genesis *g = calloc(1, sizeof(*g));
-  assert_non_null(g);
-  snprintf(g->chain_id, sizeof(g->chain_id), "medchain-test");
-  g->time_ms = T0_MS;
-  g->nvalidators = 1;
-  g->validators[0].pk = f->act[VAL].pk;
-  g->validators[0].power = 10;
+static void genesis_fill(struct fx *f, struct ledger_genesis *g) {
   g->nmembers = 6;
   for (int i = 0; i < 6; i++) {
     snprintf(g->members[i].name, sizeof(g->members[i].name), "%s", org_names[i]);
@@ -225,30 +57,10 @@ static int fx_setup(void **state) {
     g->members[i].admin_pk = f->act[i].pk;
     g->members[i].admin_box = f->act[i].box;
   }
-  EXPECT(OK, ctr_genesis(f->st, g));
-  free(g);
-  assert_int_equal(state_tx_commit(f->st), OK);
-  f->time_ms = T0_MS;
-  *state = f;
-  return 0;
 }
 
-static int fx_teardown(void **state) {
-  struct fx *f = *state;
-  state_destroy(f->st);
-  store_txn_abort(f->t);
-  store_close(f->s);
-  char path[128];
-  snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
-  unlink(path);
-  snprintf(path, sizeof(path), "%s/lock.mdb", f->dir);
-  unlink(path);
-  rmdir(f->dir);
-  for (int i = 0; i < NACT; i++) {
-    cry_keys_destroy(f->act[i].k);
-  }
-  free(f);
-  return 0;
+static int fx_setup(void **state) {
+  return ctr_fx_open(state, "/tmp/medchain-supply-XXXXXX", genesis_fill);
 }
 
 /* ---- supply helpers ------------------------------------------------------- */
