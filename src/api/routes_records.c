@@ -29,45 +29,11 @@
 /* How long a read waits for its audit entry to commit. */
 #define AUDIT_WAIT_MS 15000u
 
-struct rec_meta {
-  struct hash32 patient, org, content_hash;
-  uint64_t size;
-  bool erased;
-};
-
-static int rec_meta_read(struct state *st, const struct hash32 *id, struct rec_meta *out) {
-  struct bytes val;
-  int rc = ctr_get(st, CTR_RECORD, id, &val);
-  if (rc != OK) {
-    return rc == ERR_NOT_FOUND ? ERR_UNKNOWN_RECORD : rc;
-  }
-  const struct codec_schema *s = ctr_kind_schema(CTR_RECORD);
-  struct codec_value v[LIM_FIELDS_MAX];
-  if (codec_record_decode(s, v, val.ptr, val.len) != OK) {
-    return ERR_CORRUPT;
-  }
-  out->patient = v[codec_schema_find(s, "patient")].id;
-  out->org = v[codec_schema_find(s, "org")].id;
-  out->content_hash = v[codec_schema_find(s, "content_hash")].id;
-  out->size = v[codec_schema_find(s, "size")].u64;
-  out->erased = v[codec_schema_find(s, "erased")].u64 != 0;
-  return OK;
-}
-
+/* A field of an identity (NOT_FOUND becomes UNKNOWN_IDENTITY). */
 static int identity_field(struct state *st, const struct hash32 *id, const char *name,
                           struct codec_value *out) {
-  struct bytes val;
-  int rc = ctr_get(st, CTR_IDENTITY, id, &val);
-  if (rc != OK) {
-    return rc == ERR_NOT_FOUND ? ERR_UNKNOWN_IDENTITY : rc;
-  }
-  const struct codec_schema *s = ctr_kind_schema(CTR_IDENTITY);
-  struct codec_value v[LIM_FIELDS_MAX];
-  if (codec_record_decode(s, v, val.ptr, val.len) != OK) {
-    return ERR_CORRUPT;
-  }
-  *out = v[codec_schema_find(s, name)];
-  return OK;
+  int rc = ctr_get_field(st, CTR_IDENTITY, id, name, out);
+  return rc == ERR_NOT_FOUND ? ERR_UNKNOWN_IDENTITY : rc;
 }
 
 static bool value_is(const struct codec_value *v, const char *z) {
@@ -199,7 +165,7 @@ int api_h_blob_get(struct api_ctx *c) {
 
 /* Gets a live record's ciphertext from the configured blob sources into the
  * local store, charged to the record's organization. */
-static int blob_fetch(struct api_ctx *c, const struct rec_meta *m) {
+static int blob_fetch(struct api_ctx *c, const struct ctr_record_meta *m) {
   const struct node_config *cfg = node_config(c->node);
   const struct cry_keys *keys = node_operator_keys(c->node);
   if (keys == NULL) {
@@ -239,7 +205,8 @@ static int blob_fetch(struct api_ctx *c, const struct rec_meta *m) {
 
 /* The local ciphertext, fetched when missing; a local copy that no longer
  * matches its hash is deleted and fetched again. */
-static int blob_ensure(struct api_ctx *c, const struct rec_meta *m, uint8_t **data, size_t *len) {
+static int blob_ensure(struct api_ctx *c, const struct ctr_record_meta *m, uint8_t **data,
+                       size_t *len) {
   struct blob_store *bs = node_blobs(c->node);
   int rc = blob_get(bs, &m->content_hash, data, len);
   if (rc == ERR_CORRUPT) {
@@ -264,7 +231,7 @@ static int blob_ensure(struct api_ctx *c, const struct rec_meta *m, uint8_t **da
 struct content_req {
   struct hash32 record;
   struct hash32 reader;
-  struct rec_meta meta;
+  struct ctr_record_meta meta;
   struct node_access access;
 };
 
@@ -311,7 +278,7 @@ static int content_precheck(struct api_ctx *c, struct content_req *q, int *verdi
   struct state *st = node_view_state(v);
   rc = api_auth_reader(c, st, &q->reader);
   if (rc == OK) {
-    rc = rec_meta_read(st, &q->record, &q->meta);
+    rc = ctr_record_meta(st, &q->record, &q->meta);
   }
   if (rc == OK) {
     if (q->meta.erased) {

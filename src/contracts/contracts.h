@@ -106,6 +106,25 @@ const char *ctr_kind_name(enum ctr_kind kind);
  * ERR_NOT_FOUND. */
 int ctr_get(struct state *st, enum ctr_kind kind, const struct hash32 *id,
             struct bytes *val) MUST_CHECK;
+/* One field of an entity, by its schema name (ctr_kind_schema): *out
+ * borrows from the state, valid as ctr_get's value. Returns OK,
+ * ERR_NOT_FOUND or ERR_CORRUPT. A name the schema lacks is a bug. */
+int ctr_get_field(struct state *st, enum ctr_kind kind, const struct hash32 *id, const char *name,
+                  struct codec_value *out) MUST_CHECK;
+
+/* What the node and the API need of a record anchor, copied out of the
+ * state. keys holds nkeys items of CODEC_KEY_ITEM_BYTES (reader id, sealed
+ * data key). Returns OK, ERR_UNKNOWN_RECORD or a store error. */
+struct ctr_record_meta {
+  struct hash32 id, patient, author, org, content_hash;
+  uint64_t size;
+  bool erased;
+  uint32_t nkeys;
+  uint8_t keys[LIM_KEYS_MAX * CODEC_KEY_ITEM_BYTES];
+};
+int ctr_record_meta(struct state *st, const struct hash32 *id,
+                    struct ctr_record_meta *out) MUST_CHECK;
+
 /* The identity a signing key was registered for (as its first key or by a
  * rotation; a retired key still names its identity, whose sign_pk says
  * which key is current). Returns OK or ERR_NOT_FOUND. */

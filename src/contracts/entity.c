@@ -258,3 +258,45 @@ bool ctr_keys_has(const struct ctr_key *v, uint32_t n, const struct hash32 *read
   }
   return false;
 }
+
+int ctr_get_field(struct state *st, enum ctr_kind kind, const struct hash32 *id, const char *name,
+                  struct codec_value *out) {
+  assert(st != NULL && id != NULL && name != NULL && out != NULL);
+  struct bytes val;
+  int rc = ctr_get(st, kind, id, &val);
+  if (rc != OK) {
+    return rc;
+  }
+  const struct codec_schema *schema = ctr_kind_schema(kind);
+  struct codec_value vals[LIM_FIELDS_MAX];
+  if (codec_record_decode(schema, vals, val.ptr, val.len) != OK) {
+    return ERR_CORRUPT;
+  }
+  int i = codec_schema_find(schema, name);
+  assert(i >= 0);
+  *out = vals[i];
+  return OK;
+}
+
+int ctr_record_meta(struct state *st, const struct hash32 *id, struct ctr_record_meta *out) {
+  assert(st != NULL && id != NULL && out != NULL);
+  struct ctr_record r;
+  memset(&r, 0, sizeof(r));
+  int rc = ctr_load(st, id, &r);
+  if (rc != OK) {
+    return rc == ERR_NOT_FOUND ? ERR_UNKNOWN_RECORD : rc;
+  }
+  memset(out, 0, sizeof(*out));
+  out->id = r.id;
+  out->patient = r.patient;
+  out->author = r.author;
+  out->org = r.org;
+  out->content_hash = r.content_hash;
+  out->size = r.size;
+  out->erased = r.erased;
+  assert(r.nkeys <= LIM_KEYS_MAX);
+  _Static_assert(sizeof(struct ctr_key) == CODEC_KEY_ITEM_BYTES, "a key item is its encoding");
+  out->nkeys = r.nkeys;
+  memcpy(out->keys, r.keys, (size_t)r.nkeys * sizeof(struct ctr_key));
+  return OK;
+}

@@ -57,25 +57,6 @@ void node_operators_free(struct node *n) {
   }
 }
 
-/* A field of an entity, decoded from the state (borrowed from it). */
-static int entity_field(struct state *st, enum ctr_kind kind, const struct hash32 *id,
-                        const char *name, struct codec_value *out) {
-  struct bytes val;
-  int rc = ctr_get(st, kind, id, &val);
-  if (rc != OK) {
-    return rc;
-  }
-  const struct codec_schema *schema = ctr_kind_schema(kind);
-  struct codec_value vals[LIM_FIELDS_MAX];
-  if (codec_record_decode(schema, vals, val.ptr, val.len) != OK) {
-    return ERR_CORRUPT;
-  }
-  int i = codec_schema_find(schema, name);
-  assert(i >= 0);
-  *out = vals[i];
-  return OK;
-}
-
 static bool value_is(const struct codec_value *v, const char *z) {
   return v->bytes.len == strlen(z) && memcmp(v->bytes.ptr, z, v->bytes.len) == 0;
 }
@@ -88,8 +69,8 @@ static bool op_acts_for(struct state *st, const struct node_op *op, const struct
     return false;
   }
   struct codec_value kind, o;
-  if (entity_field(st, CTR_IDENTITY, &id, "kind", &kind) != OK ||
-      !value_is(&kind, CTR_ROLE_ADMIN) || entity_field(st, CTR_IDENTITY, &id, "org", &o) != OK) {
+  if (ctr_get_field(st, CTR_IDENTITY, &id, "kind", &kind) != OK ||
+      !value_is(&kind, CTR_ROLE_ADMIN) || ctr_get_field(st, CTR_IDENTITY, &id, "org", &o) != OK) {
     return false;
   }
   if (org != NULL && !base_hash_eq(&o.id, org)) {

@@ -183,54 +183,13 @@ void node_records_deinit(struct node *n) {
 
 /* ---- entity fields ---------------------------------------------------------- */
 
-struct rec_info {
-  struct hash32 id, patient, author, org, content_hash;
-  uint64_t size;
-  bool erased;
-  uint32_t nkeys;
-  uint8_t keys[LIM_KEYS_MAX * CODEC_KEY_ITEM_BYTES];
-};
-
-static int rec_read(struct state *st, const struct hash32 *id, struct rec_info *out) {
-  struct bytes val;
-  int rc = ctr_get(st, CTR_RECORD, id, &val);
-  if (rc != OK) {
-    return rc == ERR_NOT_FOUND ? ERR_UNKNOWN_RECORD : rc;
-  }
-  const struct codec_schema *s = ctr_kind_schema(CTR_RECORD);
-  struct codec_value v[LIM_FIELDS_MAX];
-  if (codec_record_decode(s, v, val.ptr, val.len) != OK) {
-    return ERR_CORRUPT;
-  }
-  memset(out, 0, sizeof *out);
-  out->id = *id;
-  out->patient = v[codec_schema_find(s, "patient")].id;
-  out->author = v[codec_schema_find(s, "author")].id;
-  out->org = v[codec_schema_find(s, "org")].id;
-  out->content_hash = v[codec_schema_find(s, "content_hash")].id;
-  out->size = v[codec_schema_find(s, "size")].u64;
-  out->erased = v[codec_schema_find(s, "erased")].u64 != 0;
-  const struct codec_value *k = &v[codec_schema_find(s, "keys")];
-  assert(k->count <= LIM_KEYS_MAX && k->bytes.len == k->count * CODEC_KEY_ITEM_BYTES);
-  out->nkeys = k->count;
-  if (k->bytes.len > 0) {
-    memcpy(out->keys, k->bytes.ptr, k->bytes.len);
-  }
-  return OK;
-}
-
 static int identity_box(struct state *st, const struct hash32 *id, struct boxkey *box) {
-  struct bytes val;
-  int rc = ctr_get(st, CTR_IDENTITY, id, &val);
+  struct codec_value v;
+  int rc = ctr_get_field(st, CTR_IDENTITY, id, "box_pk", &v);
   if (rc != OK) {
     return rc == ERR_NOT_FOUND ? ERR_UNKNOWN_IDENTITY : rc;
   }
-  const struct codec_schema *s = ctr_kind_schema(CTR_IDENTITY);
-  struct codec_value v[LIM_FIELDS_MAX];
-  if (codec_record_decode(s, v, val.ptr, val.len) != OK) {
-    return ERR_CORRUPT;
-  }
-  memcpy(box->b, v[codec_schema_find(s, "box_pk")].id.b, sizeof box->b);
+  memcpy(box->b, v.id.b, sizeof box->b);
   return OK;
 }
 
@@ -243,22 +202,16 @@ static int audit_outcome(struct node *n, const struct hash32 *id, int *outcome) 
   if (rc != OK) {
     return rc;
   }
-  struct bytes val;
-  rc = ctr_get(node_view_state(v), CTR_AUDIT, id, &val);
+  struct codec_value o;
+  rc = ctr_get_field(node_view_state(v), CTR_AUDIT, id, "outcome", &o);
   if (rc == OK) {
-    const struct codec_schema *s = ctr_kind_schema(CTR_AUDIT);
-    struct codec_value f[LIM_FIELDS_MAX];
-    rc = codec_record_decode(s, f, val.ptr, val.len) == OK ? OK : ERR_CORRUPT;
-    if (rc == OK) {
-      struct bytes o = f[codec_schema_find(s, "outcome")].bytes;
-      char name[40];
-      size_t len = o.len < sizeof name - 1 ? o.len : sizeof name - 1;
-      memcpy(name, o.ptr, len);
-      name[len] = '\0';
-      *outcome = strcmp(name, CTR_OUTCOME_GRANTED) == 0 ? OK : err_from_name(name);
-      if (*outcome < 0) {
-        rc = ERR_CORRUPT;
-      }
+    char name[40];
+    size_t len = o.bytes.len < sizeof name - 1 ? o.bytes.len : sizeof name - 1;
+    memcpy(name, o.bytes.ptr, len);
+    name[len] = '\0';
+    *outcome = strcmp(name, CTR_OUTCOME_GRANTED) == 0 ? OK : err_from_name(name);
+    if (*outcome < 0) {
+      rc = ERR_CORRUPT;
     }
   }
   node_view_end(v);
@@ -382,9 +335,9 @@ static int emergency_submit(struct node *n, const struct node_access *a, struct 
   if (rc != OK) {
     return rc;
   }
-  struct rec_info r;
+  struct ctr_record_meta r;
   struct boxkey box;
-  rc = rec_read(node_view_state(v), &a->record, &r);
+  rc = ctr_record_meta(node_view_state(v), &a->record, &r);
   if (rc == OK) {
     rc = identity_box(node_view_state(v), &r.patient, &box);
   }
@@ -514,16 +467,10 @@ static int create_plan(struct node *n, const struct hash32 *author, const struct
     return rc;
   }
   struct state *st = node_view_state(v);
-  struct bytes val;
-  rc = ctr_get(st, CTR_IDENTITY, author, &val);
+  struct codec_value org;
+  rc = ctr_get_field(st, CTR_IDENTITY, author, "org", &org);
   if (rc == OK) {
-    const struct codec_schema *s = ctr_kind_schema(CTR_IDENTITY);
-    struct codec_value f[LIM_FIELDS_MAX];
-    rc = codec_record_decode(s, f, val.ptr, val.len) == OK ? OK : ERR_CORRUPT;
-    if (rc == OK) {
-      struct hash32 org = f[codec_schema_find(s, "org")].id;
-      rc = node_operator_find(n, &org, &p->op);
-    }
+    rc = node_operator_find(n, &org.id, &p->op);
   } else if (rc == ERR_NOT_FOUND) {
     rc = ERR_UNKNOWN_IDENTITY;
   }
@@ -619,7 +566,7 @@ done:
 }
 
 /* The data key sealed to one of this node's operators, opened. */
-static int rec_key_open(struct node *n, const struct rec_info *r, uint8_t key[32]) {
+static int rec_key_open(struct node *n, const struct ctr_record_meta *r, uint8_t key[32]) {
   for (uint32_t i = 0; i < r->nkeys; i++) {
     const uint8_t *item = r->keys + (size_t)i * CODEC_KEY_ITEM_BYTES;
     for (uint16_t k = 0; k < n->nops; k++) {
@@ -645,8 +592,8 @@ int node_record_open(struct node *n, const struct hash32 *record, uint8_t **plai
   if (rc != OK) {
     return rc;
   }
-  struct rec_info r;
-  rc = rec_read(node_view_state(v), record, &r);
+  struct ctr_record_meta r;
+  rc = ctr_record_meta(node_view_state(v), record, &r);
   node_view_end(v);
   if (rc != OK) {
     return rc;
@@ -695,8 +642,8 @@ int node_record_reseal(struct node *n, const struct hash32 *record, const struct
   if (rc != OK) {
     return rc;
   }
-  struct rec_info r;
-  rc = rec_read(node_view_state(v), record, &r);
+  struct ctr_record_meta r;
+  rc = ctr_record_meta(node_view_state(v), record, &r);
   node_view_end(v);
   if (rc != OK) {
     return rc;
@@ -724,8 +671,8 @@ int node_record_reseal(struct node *n, const struct hash32 *record, const struct
 
 /* Deletes the ciphertext of a record the chain says is erased. */
 static void erase_blob_of(struct node *n, struct state *st, const struct hash32 *record) {
-  struct rec_info r;
-  if (rec_read(st, record, &r) != OK || !r.erased) {
+  struct ctr_record_meta r;
+  if (ctr_record_meta(st, record, &r) != OK || !r.erased) {
     return;
   }
   int rc = blob_delete(n->blobs, &r.content_hash);
@@ -858,8 +805,8 @@ static int sweep_visit(void *ctx, const struct hash32 *hash, const struct hash32
   }
   bool live = false;
   for (uint32_t i = 0; i < page.n && !live; i++) {
-    struct rec_info r;
-    live = rec_read(sw->st, &page.ids[i], &r) == OK && !r.erased;
+    struct ctr_record_meta r;
+    live = ctr_record_meta(sw->st, &page.ids[i], &r) == OK && !r.erased;
   }
   bool orphan = page.n == 0 && sw->now_s - mtime_s > ORPHAN_GRACE_S;
   bool erased = page.n > 0 && !live;
