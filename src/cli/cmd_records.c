@@ -341,6 +341,17 @@ int cli_record_put(const char *node, const char *key, const char *patient_hex, c
   return rc;
 }
 
+/* Parses a subcommand's options (no positional words). */
+static int records_opts(struct cli_opt *opts, size_t n, int argc, char **argv) {
+  char err[256];
+  char *pos[1];
+  size_t npos = 0;
+  if (cli_opts_parse(opts, n, argc, argv, pos, 0, &npos, err, sizeof err) != OK) {
+    return cli_usage("records", "%s", err);
+  }
+  return CLI_EXIT_OK;
+}
+
 static int records_put(int argc, char **argv) {
   struct put_opts o = {NULL, NULL, NULL, "general", "DocumentReference", NULL, false};
   struct cli_opt opts[] = {
@@ -352,11 +363,8 @@ static int records_put(int argc, char **argv) {
       {"in", CLI_OPT_STR, &o.in, false},
       {"json", CLI_OPT_FLAG, &o.json, false},
   };
-  char err[256];
-  char *pos[1];
-  size_t npos = 0;
-  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc, argv, pos, 0, &npos, err, sizeof err) != OK) {
-    return cli_usage("records", "%s", err);
+  if (records_opts(opts, ARRAY_LEN(opts), argc, argv) != CLI_EXIT_OK) {
+    return CLI_EXIT_USAGE;
   }
   o.node = cli_node_url(o.node);
   if (o.node == NULL || o.key == NULL || o.patient == NULL || o.in == NULL) {
@@ -546,11 +554,8 @@ static int records_get(int argc, char **argv) {
       {"reason", CLI_OPT_STR, &o.reason, false}, {"out", CLI_OPT_STR, &o.out, false},
       {"json", CLI_OPT_FLAG, &o.json, false},
   };
-  char err[256];
-  char *pos[1];
-  size_t npos = 0;
-  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc, argv, pos, 0, &npos, err, sizeof err) != OK) {
-    return cli_usage("records", "%s", err);
+  if (records_opts(opts, ARRAY_LEN(opts), argc, argv) != CLI_EXIT_OK) {
+    return CLI_EXIT_USAGE;
   }
   o.node = cli_node_url(o.node);
   if (o.node == NULL || o.key == NULL || o.record == NULL || o.out == NULL) {
@@ -671,11 +676,8 @@ static int records_share(int argc, char **argv) {
       {"expires-ms", CLI_OPT_U64, &o.expires_ms, false},
       {"json", CLI_OPT_FLAG, &o.json, false},
   };
-  char err[256];
-  char *pos[1];
-  size_t npos = 0;
-  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc, argv, pos, 0, &npos, err, sizeof err) != OK) {
-    return cli_usage("records", "%s", err);
+  if (records_opts(opts, ARRAY_LEN(opts), argc, argv) != CLI_EXIT_OK) {
+    return CLI_EXIT_USAGE;
   }
   o.node = cli_node_url(o.node);
   if (o.node == NULL || o.key == NULL || o.record == NULL || o.grantee == NULL ||
@@ -743,11 +745,8 @@ static int records_export(int argc, char **argv) {
       {"out-dir", CLI_OPT_STR, &o.out_dir, false}, {"purpose", CLI_OPT_STR, &o.purpose, false},
       {"json", CLI_OPT_FLAG, &o.json, false},
   };
-  char err[256];
-  char *pos[1];
-  size_t npos = 0;
-  if (cli_opts_parse(opts, ARRAY_LEN(opts), argc, argv, pos, 0, &npos, err, sizeof err) != OK) {
-    return cli_usage("records", "%s", err);
+  if (records_opts(opts, ARRAY_LEN(opts), argc, argv) != CLI_EXIT_OK) {
+    return CLI_EXIT_USAGE;
   }
   o.node = cli_node_url(o.node);
   if (o.node == NULL || o.key == NULL || o.record == NULL || o.out_dir == NULL) {
